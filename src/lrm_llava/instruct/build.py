@@ -1,0 +1,308 @@
+"""The `data build` job: English LLaVA data in, multilingual MVQA / EP-VQA / BVQA data out.
+
+    from lrm_llava.instruct import BuildConfig, build_dataset
+    stats = build_dataset(BuildConfig(sources=["en.json"], out="multi.json", stage="finetune",
+                                      languages="zh,de", backend="table", table="translations.jsonl"))
+    stats.counts        # {"en": {"mvqa": 100}, "zh": {"mvqa": 17, "epvqa": 17, "bvqa": 16}, ...}
+
+Steps: read and validate the sources; set aside samples that stay English (keep-English rules,
+per-source overrides, text-only samples in pretraining); pick the English share; plan the
+non-English samples (`mix.plan_mix`); translate, per language, every string the plan needs (through
+the SQLite cache, so a rerun resumes and a finished run costs nothing); build the samples
+(`tasks`); shuffle with the seed; write the JSON list and `<out stem>.stats.json` beside it.
+The output is written atomically, and the same inputs, seed and cache give a byte-identical file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from lrm_llava import languages
+from lrm_llava.errors import UserError
+from lrm_llava.instruct.mix import plan_mix
+from lrm_llava.instruct.sources import Source, english_conversations, load_sources
+from lrm_llava.instruct.tasks import TASKS, build_conversations, languages_of, texts_needed
+from lrm_llava.translate import (
+    PAID_BACKENDS,
+    KeepEnglishRules,
+    TranslationCache,
+    TranslationStats,
+    keep_english_reason,
+    make_translator,
+    plan_translation,
+    translate_texts,
+)
+
+STAGES = ("pretrain", "finetune")
+STAGE_TASKS = {"pretrain": ("mvqa",), "finetune": TASKS}
+"""Tasks each stage allows (and uses by default): the paper uses only MVQA in pretraining."""
+
+DEFAULT_PRICES = {"google": 20.0, "deepl": 25.0, "openai": 10.0}
+"""US dollars per million characters sent (list prices at the time of writing: check yours)."""
+
+
+@dataclass
+class BuildConfig:
+    """Everything the `data build` job needs."""
+
+    sources: list[str]
+    """English LLaVA-format files (JSON list or JSONL)."""
+    out: str
+    """Output JSON file; the stats go to `<stem>.stats.json` beside it."""
+    stage: str = "finetune"
+    """"pretrain" (captions -> MVQA with localized describe prompts) or "finetune" (all three tasks)."""
+    languages: str | list[str] = "non-english"
+    """Target languages: "non-english", "zh,it,..." or a list; English is always the source."""
+    backend: str = "pseudo"
+    """Translation backend (see `lrm_llava.translate.BACKENDS`)."""
+    table: str | None = None
+    """Translation table for the `table` backend."""
+    model: str | None = None
+    """Model folder (nllb, m2m100, marian, ct2) or model name (openai)."""
+    base_url: str | None = None
+    """API root for the HTTP backends (e.g. a local OpenAI-compatible server)."""
+    backend_options: dict = field(default_factory=dict)
+    """Further `make_translator` options (timeout, retries, backoff, batch_size, device, ...)."""
+    ratio: float = 1.0
+    """Non-English samples = ratio x English samples, split evenly over the languages (paper: 1.0)."""
+    english_share: float = 1.0
+    """Share of the (valid) English source samples kept as English samples."""
+    tasks: list[str] | None = None
+    """Tasks to build for non-English samples; None = the stage's default; [] = English only."""
+    task_weights: dict[str, float] = field(default_factory=dict)
+    """Relative task proportions (default equal), e.g. {"mvqa": 2, "epvqa": 1, "bvqa": 1}."""
+    cache: str | None = None
+    """SQLite translation cache; default `<out stem>.translations.sqlite` beside the output."""
+    dry_run: bool = False
+    """Only count what would be translated (and what it would cost); write nothing."""
+    seed: int = 0
+    """Seed of every random choice (sample draws, tasks, prompts, final order)."""
+    image_root: str | None = None
+    """If given, samples whose image is missing under it are dropped (and counted)."""
+    keep_english: KeepEnglishRules = field(default_factory=KeepEnglishRules)
+    """Which samples stay English (math, code, ...), with per-source overrides."""
+    check_language: bool = False
+    """Run the lingua language check on the translations and report off-language rates."""
+    prices: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_PRICES))
+    """Dry-run cost: US dollars per million characters, per paid backend."""
+    max_segment_chars: int = 400
+    """Lines longer than this are split into sentences before MT."""
+    progress: bool = True
+    """Show progress bars."""
+
+
+@dataclass
+class BuildStats:
+    """What a build produced (also written as `<out stem>.stats.json`)."""
+
+    out: str = ""
+    stats_path: str = ""
+    total: int = 0
+    """Samples written."""
+    counts: dict = field(default_factory=dict)
+    """lang -> task -> samples; BVQA counts under its non-English side."""
+    kept_english: dict = field(default_factory=dict)
+    """Source samples kept English by rule, per reason (code, latex, equation, math, ...)."""
+    kept_english_failed: int = 0
+    """Planned non-English samples left in English because a translation failed twice."""
+    dropped: dict = field(default_factory=dict)
+    """Source samples left out, per reason (missing image)."""
+    translation: dict = field(default_factory=dict)
+    """Translation counters over the whole build (hits, misses, chars, calls, seconds, hit_rate)."""
+    off_language: dict = field(default_factory=dict)
+    """Language check per language (with --check-language)."""
+    dry_run: dict = field(default_factory=dict)
+    """Per language: strings and characters still to translate (dry run only)."""
+    cost_usd: dict = field(default_factory=dict)
+    """Dry run: estimated cost per paid backend for the characters above."""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _resolve_tasks(cfg: BuildConfig) -> dict[str, float]:
+    if cfg.stage not in STAGES:
+        raise UserError(f"unknown stage {cfg.stage!r}; use pretrain or finetune")
+    allowed = STAGE_TASKS[cfg.stage]
+    tasks = list(allowed if cfg.tasks is None else cfg.tasks)
+    for task in tasks:
+        if task not in TASKS:
+            raise UserError(f"unknown task {task!r}; use {', '.join(TASKS)} (or 'none')")
+        if task not in allowed:
+            raise UserError(f"task {task!r} is not used in stage {cfg.stage!r} (it allows {', '.join(allowed)})")
+    for task in cfg.task_weights:
+        if task not in TASKS:
+            raise UserError(f"unknown task {task!r} in task weights; use {', '.join(TASKS)}")
+    weights = {t: float(cfg.task_weights.get(t, 1.0)) for t in tasks}
+    if any(w < 0 for w in weights.values()):
+        raise UserError("task weights must be non-negative")
+    if cfg.stage == "pretrain" and "mvqa" in weights:
+        weights = {"mvqa_caption": weights["mvqa"]}
+    return weights
+
+
+def _target_languages(spec) -> list[str]:
+    return [c for c in languages.parse_languages(spec) if c != languages.ENGLISH]
+
+
+def _image_missing(src: Source, root: str | None) -> bool:
+    if root is None or not src.has_image:
+        return False
+    return not (Path(root) / src.fields["image"]).is_file()
+
+
+def _record(src: Source, sample_id: str, conversations: list[dict], lang: str, answer_lang: str, task: str) -> dict:
+    rec = {"id": sample_id}
+    rec.update({k: v for k, v in src.fields.items() if k not in ("id", "lang", "answer_lang", "task", "source_id")})
+    rec["conversations"] = conversations
+    rec.update(lang=lang, answer_lang=answer_lang, task=task, source_id=src.source_id)
+    return rec
+
+
+def _make_translator(cfg: BuildConfig):
+    options = dict(cfg.backend_options)
+    if cfg.table:
+        options.setdefault("path", cfg.table)
+    if cfg.model:
+        options.setdefault("model" if cfg.backend == "openai" else "path", cfg.model)
+    if cfg.base_url:
+        options.setdefault("base_url", cfg.base_url)
+    return make_translator(cfg.backend, **options)
+
+
+def build_dataset(cfg: BuildConfig) -> BuildStats:
+    """Run the build described by `cfg` (see the module docstring); returns its stats."""
+    weights = _resolve_tasks(cfg)
+    langs = _target_languages(cfg.languages)
+    if cfg.ratio < 0 or not 0 <= cfg.english_share <= 1:
+        raise UserError("--mix must be >= 0 and the English share between 0 and 1")
+    if not cfg.sources:
+        raise UserError("no source given: pass --source en.json (repeatable)")
+    out = Path(cfg.out)
+    stats = BuildStats(out=str(out), stats_path=str(out.with_name(out.stem + ".stats.json")))
+
+    sources = load_sources(cfg.sources)
+    valid: list[int] = []
+    pool: list[int] = []
+    for i, src in enumerate(sources):
+        if _image_missing(src, cfg.image_root):
+            stats.dropped["missing image"] = stats.dropped.get("missing image", 0) + 1
+            continue
+        valid.append(i)
+        mode = cfg.keep_english.mode_for(src.origin)
+        if mode == "english":
+            reason = "source override"
+        elif mode == "translate":
+            reason = None
+        else:
+            reason = keep_english_reason([t for _, t in src.turns], cfg.keep_english)
+        if reason is None and cfg.stage == "pretrain" and not src.has_image:
+            reason = "text-only (pretrain)"
+        if reason:
+            stats.kept_english[reason] = stats.kept_english.get(reason, 0) + 1
+        else:
+            pool.append(i)
+
+    rng = random.Random(cfg.seed)
+    n_english = round(cfg.english_share * len(valid))
+    english = sorted(rng.sample(valid, n_english)) if n_english < len(valid) else valid
+    plan = plan_mix(len(english), pool, langs, cfg.ratio if weights else 0.0, weights, cfg.seed)
+    if plan == [] and langs and weights and cfg.ratio > 0 and english and not pool:
+        raise UserError("no source sample can be translated (all are kept English or dropped); "
+                        "check the keep-English rules or the per-source overrides")
+
+    needed: dict[str, dict[str, None]] = {la: {} for la in langs}
+    for a in plan:
+        for text in texts_needed(a.task, sources[a.index].turns, a.variant):
+            needed[a.lang].setdefault(text, None)
+
+    cache_path = cfg.cache or str(out.with_name(out.stem + ".translations.sqlite"))
+    translator = _make_translator(cfg) if any(needed.values()) else None
+    total = TranslationStats()
+    if cfg.dry_run:
+        cache = TranslationCache(cache_path) if Path(cache_path).exists() else None
+        for la in langs:
+            n, chars = plan_translation(list(needed[la]), "en", la, translator, cache, cfg.max_segment_chars) \
+                if translator and needed[la] else (0, 0)
+            stats.dry_run[la] = {"strings": n, "chars": chars}
+        all_chars = sum(v["chars"] for v in stats.dry_run.values())
+        stats.cost_usd = {b: round(all_chars * cfg.prices.get(b, 0.0) / 1e6, 2) for b in PAID_BACKENDS}
+        _count_plan(stats, english, sources, plan)
+        return stats
+
+    translations: dict[str, dict[str, str]] = {}
+    failed: dict[str, set[str]] = {}
+    with TranslationCache(cache_path) as cache:
+        for la in tqdm(langs, desc="languages", unit="lang", disable=not cfg.progress or len(langs) < 2):
+            texts = list(needed[la])
+            if not texts:
+                translations[la], failed[la] = {}, set()
+                continue
+            result = translate_texts(texts, "en", la, translator, cache, progress=cfg.progress,
+                                     max_chars=cfg.max_segment_chars)
+            total.add(result.stats)
+            translations[la] = dict(zip(texts, result))
+            failed[la] = {texts[i] for i in result.kept_english}
+    stats.translation = total.as_dict()
+
+    samples = [
+        _record(sources[i], sources[i].source_id, english_conversations(sources[i]), "en", "en", "mvqa")
+        for i in english
+    ]
+    counts: dict[str, dict[str, int]] = {"en": {"mvqa": len(english)}} if english else {}
+    for a in plan:
+        src = sources[a.index]
+        task = "mvqa" if a.task == "mvqa_caption" else a.task
+        suffix = f"-{a.copy}" if a.copy else ""
+        sample_id = f"{src.source_id}-{a.lang}-{task}{a.variant and '-' + a.variant}{suffix}"
+        if any(t in failed[a.lang] for t in texts_needed(a.task, src.turns, a.variant)):
+            stats.kept_english_failed += 1
+            samples.append(_record(src, sample_id, english_conversations(src), "en", "en", "mvqa"))
+            counts.setdefault("en", {}).setdefault("mvqa", 0)
+            counts["en"]["mvqa"] += 1
+            continue
+        prompt_rng = random.Random(f"{cfg.seed}:{sample_id}")
+        conv = build_conversations(a.task, src.turns, a.lang, translations[a.lang], src.has_image, a.variant,
+                                   prompt_rng)
+        lang, answer_lang = languages_of(task, a.lang, a.variant)
+        samples.append(_record(src, sample_id, conv, lang, answer_lang, task))
+        counts.setdefault(a.lang, {}).setdefault(task, 0)
+        counts[a.lang][task] += 1
+    random.Random(f"{cfg.seed}:order").shuffle(samples)
+    stats.counts, stats.total = counts, len(samples)
+
+    if cfg.check_language:
+        from lrm_llava.translate.langcheck import off_language_rates
+
+        stats.off_language = off_language_rates(
+            {la: [translations[la][t] for t in needed[la] if t not in failed[la]] for la in langs}
+        )
+    _write_json(out, samples)
+    _write_json(Path(stats.stats_path), stats.as_dict(), indent=2)
+    return stats
+
+
+def _count_plan(stats: BuildStats, english: list[int], sources: list[Source], plan) -> None:
+    counts: dict[str, dict[str, int]] = {"en": {"mvqa": len(english)}} if english else {}
+    for a in plan:
+        task = "mvqa" if a.task == "mvqa_caption" else a.task
+        counts.setdefault(a.lang, {}).setdefault(task, 0)
+        counts[a.lang][task] += 1
+    stats.counts = counts
+    stats.total = sum(sum(v.values()) for v in counts.values())
+
+
+def _write_json(path: Path, data, indent: int | None = None) -> None:
+    """Write atomically: a killed job never leaves a half-written file behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False, indent=indent)
+        fh.write("\n")
+    os.replace(tmp, path)
