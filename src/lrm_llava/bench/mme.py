@@ -1,0 +1,201 @@
+"""MME: load, translate, write and score the native folder format.
+
+Layout of `mme/<language>/` (one folder per subtask, both official layouts accepted):
+
+    <subtask>/images/<name>.png + <subtask>/questions_answers_YN/<name>.txt     (layout A)
+    <subtask>/<name>.png        + <subtask>/<name>.txt                          (layout B)
+
+Each txt holds two lines `question<TAB>Yes|No`, one "yes" and one "no" question about the image;
+questions end with the answer-format suffix ("Please answer yes or no." in English, the registry's
+`yes_no_suffix` in other languages). Scoring (the official `eval_tool/calculation.py`): per subtask,
+accuracy over questions plus accuracy+ (share of images whose two questions are both right), each
+×100 and summed; the perception score sums the ten perception subtasks present, the cognition
+score the four cognition subtasks present.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from lrm_llava.bench.common import Item, atomic_write_text, find_image_stem, join_suffix, strip_suffix
+from lrm_llava.errors import DataError
+from lrm_llava.languages import ENGLISH, get
+
+PERCEPTION: tuple[str, ...] = (
+    "existence", "count", "position", "color", "posters", "celebrity", "scene", "landmark", "artwork", "OCR",
+)
+"""The ten perception subtasks (official folder names)."""
+COGNITION: tuple[str, ...] = (
+    "commonsense_reasoning", "numerical_calculation", "text_translation", "code_reasoning",
+)
+"""The four cognition subtasks (official folder names)."""
+SUBTASKS: tuple[str, ...] = PERCEPTION + COGNITION
+_CANONICAL = {name.lower(): name for name in SUBTASKS}
+QA_DIR = "questions_answers_YN"
+IMAGES_DIR = "images"
+
+
+@dataclass
+class MMEFile:
+    """One question file: the two questions about one image."""
+
+    subtask: str
+    """Official subtask name ("existence", "OCR", ...)."""
+    folder: str
+    """The subtask folder's name on disk (case may differ from `subtask`)."""
+    layout: str
+    """"A" (images/ + questions_answers_YN/) or "B" (image and txt side by side)."""
+    name: str
+    """File stem shared by the txt and its image."""
+    lines: list[tuple[str, str]]
+    """(question, answer) pairs as written in the file; answers are "Yes"/"No"."""
+    path: str
+    """The txt file it was read from (for error messages)."""
+
+
+def load(folder: Path) -> list[MMEFile]:
+    """Read every subtask folder under `folder` (an `mme/<language>/` directory)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: MME folder not found; expected mme/<language>/<subtask>/ folders")
+    files: list[MMEFile] = []
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        subtask = _CANONICAL.get(sub.name.lower())
+        if subtask is None:
+            raise DataError(
+                f"{sub}: unknown MME subtask folder {sub.name!r}; expected one of {', '.join(SUBTASKS)} "
+                "(rename or move the folder)"
+            )
+        layout = "A" if (sub / QA_DIR).is_dir() else "B"
+        qa_dir = sub / QA_DIR if layout == "A" else sub
+        for txt in sorted(qa_dir.glob("*.txt")):
+            files.append(MMEFile(subtask, sub.name, layout, txt.stem, _read_pairs(txt), str(txt)))
+    if not files:
+        raise DataError(f"{folder}: no MME question files found (expected <subtask>/*.txt or "
+                        f"<subtask>/{QA_DIR}/*.txt)")
+    return files
+
+
+def _read_pairs(txt: Path) -> list[tuple[str, str]]:
+    lines: list[tuple[str, str]] = []
+    with open(txt, encoding="utf-8") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            line = raw.rstrip("\r\n")
+            if not line.strip():
+                continue
+            parts = line.split("\t")
+            if len(parts) != 2:
+                raise DataError(f"{txt}:{lineno}: expected 'question<TAB>Yes|No', found {len(parts) - 1} tabs")
+            question, answer = parts[0].strip(), parts[1].strip()
+            if answer.lower() not in ("yes", "no"):
+                raise DataError(f"{txt}:{lineno}: answer must be Yes or No, found {answer!r}")
+            if not question:
+                raise DataError(f"{txt}:{lineno}: empty question")
+            lines.append((question, answer))
+    if len(lines) != 2:
+        raise DataError(f"{txt}: an MME file holds exactly two questions about its image, found {len(lines)}")
+    return lines
+
+
+def _suffixes(language: str) -> list[str]:
+    return list(dict.fromkeys([get(language).yes_no_suffix, get(ENGLISH).yes_no_suffix]))
+
+
+def _core(question: str, language: str) -> tuple[str, bool]:
+    core, found = strip_suffix(question, _suffixes(language))
+    return core, found is not None
+
+
+def items(doc: list[MMEFile], language: str, lang_dir: Path, en_dir: Path | None) -> list[Item]:
+    """One Item per question; images resolved under `lang_dir`, else under `en_dir` (shared)."""
+    out: list[Item] = []
+    for f in doc:
+        rel = Path(f.folder) / IMAGES_DIR if f.layout == "A" else Path(f.folder)
+        image = find_image_stem(Path(lang_dir) / rel, f.name)
+        if image is None and en_dir is not None:
+            # Translated folders hold only text; the English folder may use the other layout.
+            image = find_image_stem(Path(en_dir) / rel, f.name) or find_image_stem(
+                Path(en_dir) / f.folder / (IMAGES_DIR if f.layout == "B" else ""), f.name
+            )
+        if image is None:
+            raise DataError(f"{f.path}: no image named {f.name}.* in {Path(lang_dir) / rel}"
+                            + (f" or {Path(en_dir) / rel}" if en_dir is not None else "")
+                            + "; add the image (or the English folder that holds it)")
+        for i, (question, answer) in enumerate(f.lines):
+            core, _ = _core(question, language)
+            out.append(Item(
+                benchmark="mme", language=language, question_id=f"{f.subtask}/{f.name}/{i}",
+                question=core, answer=answer.lower(), category=f.subtask, group=f"{f.subtask}/{f.name}",
+                image_path=str(image),
+            ))
+    return out
+
+
+def source_texts(doc: list[MMEFile], language: str) -> list[str]:
+    """The question texts to translate, answer-format suffix removed."""
+    return [_core(q, language)[0] for f in doc for q, _ in f.lines]
+
+
+def translate_doc(doc: list[MMEFile], table: dict[str, str], src: str, tgt: str) -> list[MMEFile]:
+    """Replace each question by its translation; the target language's suffix is appended where the
+    source had one. Answers stay "Yes"/"No" (they are labels, not text)."""
+    suffix = get(tgt).yes_no_suffix
+    out = []
+    for f in doc:
+        lines = []
+        for question, answer in f.lines:
+            core, had = _core(question, src)
+            text = _one_line(table[core])
+            lines.append((join_suffix(text, suffix, tgt) if had else text, answer))
+        out.append(replace(f, lines=lines))
+    return out
+
+
+def _one_line(text: str) -> str:
+    # A tab or newline inside a translated question would break the two-column format.
+    return " ".join(text.replace("\t", " ").split())
+
+
+def write(doc: list[MMEFile], folder: Path) -> None:
+    """Write the question files in their original layout (text only: images stay in `en`)."""
+    folder = Path(folder)
+    for f in doc:
+        qa_dir = folder / f.folder / QA_DIR if f.layout == "A" else folder / f.folder
+        atomic_write_text(qa_dir / f"{f.name}.txt", "".join(f"{q}\t{a}\n" for q, a in f.lines))
+
+
+def segments(doc: list[MMEFile], language: str) -> dict[tuple, str]:
+    """Aligned question texts (suffix removed) keyed by (subtask, image, line) for BLEU."""
+    return {(f.subtask, f.name, i): _core(q, language)[0] for f in doc for i, (q, _) in enumerate(f.lines)}
+
+
+def score(rows: list[dict]) -> list[tuple[str | None, str, float]]:
+    """Official MME scores from prediction rows of one model × language.
+
+    Returns (split, metric, value) triples: per subtask `acc[<subtask>]`, `acc_plus[<subtask>]`,
+    `score[<subtask>]` (all ×100), and `perception`, `cognition`, `total` sums over the subtasks
+    present. An unparseable reply (`parsed` None) is wrong.
+    """
+    by_task: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        by_task[r["category"]][r["group"]].append(r["parsed"] == r["answer"])
+    out: list[tuple[str | None, str, float]] = []
+    sums = {"perception": 0.0, "cognition": 0.0}
+    present = {"perception": False, "cognition": False}
+    for subtask in sorted(by_task, key=lambda s: SUBTASKS.index(s) if s in SUBTASKS else len(SUBTASKS)):
+        groups = by_task[subtask]
+        answers = [ok for g in groups.values() for ok in g]
+        acc = 100.0 * sum(answers) / len(answers)
+        acc_plus = 100.0 * sum(all(g) for g in groups.values()) / len(groups)
+        out += [(None, f"acc[{subtask}]", acc), (None, f"acc_plus[{subtask}]", acc_plus),
+                (None, f"score[{subtask}]", acc + acc_plus)]
+        kind = "cognition" if subtask in COGNITION else "perception"
+        sums[kind] += acc + acc_plus
+        present[kind] = True
+    for kind in ("perception", "cognition"):
+        if present[kind]:
+            out.append((None, kind, sums[kind]))
+    out.append((None, "total", sums["perception"] + sums["cognition"]))
+    return out

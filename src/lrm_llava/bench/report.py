@@ -1,0 +1,203 @@
+"""Results files and the report: results.json / results.csv, report.md, one PNG chart per benchmark.
+
+`write_report(results, out_dir)` takes tidy rows `{model, benchmark, split, language, metric,
+value}` of one or several models (concatenate the rows of several `run_eval` calls to compare them)
+and writes:
+
+- `results.json` (a JSON list of the rows) and `results.csv` (the same, one row per line);
+- `report.md`: per benchmark the paper's Table 1 layout (rows: models; columns: En, the other
+  languages in registry order, and Avg = mean of the 9 non-English languages), then parsing
+  failures, language fidelity and the prompts used;
+- `chart_<benchmark>.png`: the headline score per language and model, like the paper's Figure 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+
+from lrm_llava.bench.common import BENCHMARKS, atomic_write_text
+from lrm_llava.bench.prompts import TEMPLATES
+from lrm_llava.bench.scoring import HEADLINE, headline
+from lrm_llava.languages import ALL_CODES, ENGLISH, NON_ENGLISH, get
+
+COLUMNS = ("model", "benchmark", "split", "language", "metric", "value")
+TITLES = {"mme": "Multilingual MME", "pope": "Multilingual POPE", "mmbench": "Multilingual MMBench",
+          "seed": "Multilingual SEED-Bench (Image)"}
+
+
+def write_results(results: list[dict], out_dir: str | Path) -> tuple[Path, Path]:
+    """Write results.json and results.csv; returns their paths."""
+    out = Path(out_dir)
+    rows = [{c: r.get(c) for c in COLUMNS} for r in results]
+    json_path, csv_path = out / "results.json", out / "results.csv"
+    atomic_write_text(json_path, json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({**r, "split": r["split"] or ""} for r in rows)
+    atomic_write_text(csv_path, buf.getvalue())
+    return json_path, csv_path
+
+
+def _models(results: list[dict]) -> list[str]:
+    return list(dict.fromkeys(r["model"] for r in results))
+
+
+def _languages(results: list[dict], benchmark: str | None = None) -> list[str]:
+    present = {r["language"] for r in results if benchmark is None or r["benchmark"] == benchmark}
+    return [c for c in ALL_CODES if c in present]
+
+
+def _avg(values: list[float | None]) -> float | None:
+    vals = [v for v in values if v is not None and not math.isnan(v)]
+    return sum(vals) / len(vals) if vals else None
+
+
+def _fmt(value: float | None, bold: bool = False) -> str:
+    if value is None or math.isnan(value):
+        return "–"
+    text = f"{value:.1f}"
+    return f"**{text}**" if bold else text
+
+
+def _label(code: str) -> str:
+    return code.capitalize()
+
+
+def avg_sentence(languages: list[str]) -> str:
+    """How Avg is computed, stated under every table."""
+    others = [c for c in languages if c != ENGLISH]
+    if len(others) == len(NON_ENGLISH):
+        return "Avg = mean of the 9 non-English languages."
+    names = ", ".join(get(c).english_name for c in others) or "none"
+    return (f"Avg = mean of the {len(others)} non-English languages evaluated here ({names}); "
+            "with all ten languages it is the mean of the 9 non-English languages.")
+
+
+def table(results: list[dict], benchmark: str, metric_lookup=headline) -> tuple[list[str], str]:
+    """The Table 1 block of one benchmark (markdown) and its language columns."""
+    langs = _languages(results, benchmark)
+    models = [m for m in _models(results) if any(r["model"] == m and r["benchmark"] == benchmark for r in results)]
+    cells = {m: [metric_lookup(results, m, benchmark, c) for c in langs] for m in models}
+    avgs = {m: _avg([v for c, v in zip(langs, cells[m]) if c != ENGLISH]) for m in models}
+    best = []
+    for j in range(len(langs) + 1):
+        col = [(cells[m] + [avgs[m]])[j] for m in models]
+        vals = [v for v in col if v is not None and not math.isnan(v)]
+        best.append(max(vals) if len(models) > 1 and vals else None)
+    head = "| Model | " + " | ".join(_label(c) for c in langs) + " | Avg |"
+    lines = [head, "|---" * (len(langs) + 2) + "|"]
+    for m in models:
+        row = cells[m] + [avgs[m]]
+        lines.append(f"| {m} | " + " | ".join(_fmt(v, v is not None and v == best[j]) for j, v in enumerate(row))
+                     + " |")
+    return langs, "\n".join(lines)
+
+
+def _metric(results, model, benchmark, language, metric, split=None):
+    for r in results:
+        if (r["model"], r["benchmark"], r["language"], r["metric"], r["split"]) == (
+                model, benchmark, language, metric, split):
+            return r["value"]
+    return None
+
+
+def write_chart(results: list[dict], benchmark: str, path: Path) -> Path:
+    """Grouped bars: headline score per language, one bar per model (the paper's Figure 1)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    langs = _languages(results, benchmark)
+    models = [m for m in _models(results) if any(r["model"] == m and r["benchmark"] == benchmark for r in results)]
+    fig = Figure(figsize=(max(6.0, 0.9 * len(langs) + 2), 3.6))
+    FigureCanvasAgg(fig)  # Agg rendering without touching pyplot's global backend
+    ax = fig.add_subplot(1, 1, 1)
+    # One group per language, plus "Avg" (mean of the non-English languages) as in the tables.
+    labels = [_label(c) for c in langs] + (["Avg"] if any(c != ENGLISH for c in langs) else [])
+    width = 0.8 / max(1, len(models))
+    for i, m in enumerate(models):
+        vals = [headline(results, m, benchmark, c) for c in langs]
+        if len(labels) > len(langs):
+            vals.append(_avg([v for c, v in zip(langs, vals) if c != ENGLISH]))
+        xs = [j + (i - (len(models) - 1) / 2) * width for j in range(len(labels))]
+        ax.bar(xs, [v if v is not None else 0.0 for v in vals], width=width, label=m)
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_ylabel(HEADLINE[benchmark][1].split("(")[0].strip())
+    ax.set_title(TITLES[benchmark])
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))  # outside: never hides a bar
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def write_report(results: list[dict], out_dir: str | Path, charts: bool = True) -> Path:
+    """Write results.json, results.csv, report.md and the charts under `out_dir`; returns report.md."""
+    out = Path(out_dir)
+    write_results(results, out)
+    models = _models(results)
+    benches = [b for b in BENCHMARKS if any(r["benchmark"] == b for r in results)]
+    md = ["# Multilingual evaluation report", "",
+          f"Models: {', '.join(models)}. Rows are models; columns are the languages "
+          "(En = English); bold marks the best model per column.", ""]
+    for bench in benches:
+        langs, block = table(results, bench)
+        md += [f"## {TITLES[bench]}", "", f"{HEADLINE[bench][1]}.", "", block, "", avg_sentence(langs), ""]
+        if charts:
+            write_chart(results, bench, out / f"chart_{bench}.png")
+            md += [f"![{TITLES[bench]}](chart_{bench}.png)", ""]
+    md += _details(results, benches)
+    md += _fidelity(results)
+    md += ["## Prompts and parsing", "",
+           "Each prediction row stores its exact prompt. Templates (suffixes localized from the "
+           "language registry):", ""]
+    md += [f"- {b}: `{TEMPLATES[b]}`".replace("\n", "\\n") for b in benches]
+    md += ["", "Replies are parsed per language (docs/benchmarks.md); an unparseable reply counts as wrong. "
+           "Non-English replies that use English yes/no are accepted (language fidelity is reported "
+           "separately).", ""]
+    path = out / "report.md"
+    atomic_write_text(path, "\n".join(md))
+    return path
+
+
+def _details(results: list[dict], benches: list[str]) -> list[str]:
+    md = ["## Details", ""]
+    extra = {"mme": [("cognition", None), ("total", None)],
+             "pope": [("accuracy", None), ("precision", None), ("recall", None), ("yes_ratio", None)],
+             "mmbench": [("vanilla", None)], "seed": []}
+    for bench in benches:
+        langs = _languages(results, bench)
+        metrics = extra[bench] + [("unparsed", None), ("n", None)]
+        md += [f"### {TITLES[bench]}", "", "| Model | Metric | " + " | ".join(_label(c) for c in langs) + " |",
+               "|---" * (len(langs) + 2) + "|"]
+        for m in _models(results):
+            for metric, split in metrics:
+                vals = [_metric(results, m, bench, c, metric, split) for c in langs]
+                if all(v is None for v in vals):
+                    continue
+                fmt = (lambda v: "–" if v is None else str(int(v))) if metric in ("n", "unparsed") else _fmt
+                md.append(f"| {m} | {metric} | " + " | ".join(fmt(v) for v in vals) + " |")
+        md.append("")
+    md += ["`unparsed`: replies from which no answer could be read (scored as wrong; for POPE, replies "
+           "with neither a yes word nor a negation, which the official rule scores as yes).", ""]
+    return md
+
+
+def _fidelity(results: list[dict]) -> list[str]:
+    rows = [r for r in results if r["benchmark"] == "all" and r["metric"] == "fidelity"]
+    if not rows:
+        return []
+    langs = [c for c in ALL_CODES if any(r["language"] == c for r in rows)]
+    md = ["## Language fidelity", "",
+          "Share (%) of replies written in the language of the question, over all benchmarks "
+          "(replies that are only an option letter or a number carry no language and are left out).", "",
+          "| Model | " + " | ".join(_label(c) for c in langs) + " |", "|---" * (len(langs) + 1) + "|"]
+    for m in _models(results):
+        vals = [_metric(results, m, "all", c, "fidelity") for c in langs]
+        md.append(f"| {m} | " + " | ".join(_fmt(v) for v in vals) + " |")
+    return md + [""]

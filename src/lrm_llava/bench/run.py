@@ -1,0 +1,282 @@
+"""The `eval` job: load benchmarks, prompt the model in batches, append predictions, score, report.
+
+    lrm-llava eval --model runs/model --bench-root bench --benchmarks mme,pope,mmbench,seed \\
+        --languages all --out runs/eval [--batch-size 16] [--limit 50] [--model-name NAME]
+    lrm-llava eval --predictions runs/eval/predictions/*.jsonl --out runs/rescored
+
+From Python:
+
+    from lrm_llava.bench import EvalConfig, run_eval, write_report
+    rows_a = run_eval(EvalConfig(model="runs/a", bench_root="bench", out="runs/eval-a"))
+    rows_b = run_eval(EvalConfig(model="runs/b", bench_root="bench", out="runs/eval-b"))
+    write_report(rows_a + rows_b, "runs/compare")
+
+Predictions go to `<out>/predictions/<benchmark>.jsonl`, one self-contained row per question, appended
+and flushed after every batch: a killed run keeps every finished batch, and the same command
+resumes with the questions not yet answered (a half-written last line is dropped). Generation is
+greedy (`lrm_llava.infer.generate_batch`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from lrm_llava.bench.common import BENCHMARKS, Item, benchmark_dir, english_dir, load_image
+from lrm_llava.bench.formats import MODULES
+from lrm_llava.bench.parse import parse_output
+from lrm_llava.bench.prompts import build_prompt
+from lrm_llava.bench.report import write_report
+from lrm_llava.bench.scoring import score_predictions
+from lrm_llava.errors import DataError, UserError
+from lrm_llava.languages import parse_languages
+
+PREDICTION_FIELDS = ("model", "question_id", "benchmark", "split", "language", "prompt", "output", "parsed",
+                     "answer", "category", "group", "options")
+
+
+@dataclass
+class EvalConfig:
+    """Everything one `eval` run needs."""
+
+    out: str | Path = "runs/eval"
+    """Output folder: predictions/, results.json, results.csv, report.md, chart PNGs."""
+    model: str | Path | None = None
+    """Hugging Face Llava model folder (not needed with `predictions`)."""
+    bench_root: str | Path | None = None
+    """Folder holding `<benchmark>/<language>/` in native formats."""
+    benchmarks: str | list[str] | tuple[str, ...] = BENCHMARKS
+    """Benchmarks to run: names or a comma-separated string ("mme,pope")."""
+    languages: str | list[str] = "all"
+    """Languages: "all", "non-english", "zh,it" or a list. With a keyword, languages missing from a
+    benchmark's folder are skipped; an explicitly named missing language is an error."""
+    batch_size: int = 16
+    """Questions per generation batch (and per flush of the predictions file)."""
+    limit: int | None = None
+    """If set, only the first N questions of each benchmark × language × split (whole MME image
+    pairs and MMBench rotation groups kept) — for smoke tests."""
+    model_name: str | None = None
+    """Name in predictions and reports; default: the model folder's name."""
+    template: str = "vicuna_v1"
+    """Conversation template passed to generation (LLaVA-1.5: vicuna_v1)."""
+    max_new_tokens: int = 16
+    """Generation length; answers are a word or a letter."""
+    predictions: list[str | Path] = field(default_factory=list)
+    """Rescore these prediction JSONL files instead of running a model."""
+    fidelity: bool = True
+    """Measure language fidelity (needs lingua)."""
+    progress: bool = True
+    """Show a tqdm progress bar."""
+
+
+def parse_benchmarks(spec: str | list[str] | tuple[str, ...]) -> list[str]:
+    """Validate benchmark names ("all" = the four)."""
+    items = spec.replace(" ", ",").split(",") if isinstance(spec, str) else list(spec)
+    items = [s.strip().lower() for s in items if s and s.strip()]
+    if items == ["all"]:
+        return list(BENCHMARKS)
+    bad = [b for b in items if b not in BENCHMARKS]
+    if bad or not items:
+        raise UserError(f"unknown benchmark(s) {', '.join(bad) or '(none)'}; choose from {', '.join(BENCHMARKS)}")
+    return list(dict.fromkeys(items))
+
+
+def load_items(bench_root: str | Path, benchmark: str, language: str) -> list[Item]:
+    """All items of `<bench_root>/<benchmark>/<language>/` (images shared from `en`)."""
+    module = MODULES[benchmark]
+    lang_dir = benchmark_dir(Path(bench_root), benchmark, language)
+    en_dir = english_dir(Path(bench_root), benchmark)
+    return module.items(module.load(lang_dir), language, lang_dir, en_dir if en_dir.is_dir() else None)
+
+
+def apply_limit(items: list[Item], limit: int | None) -> list[Item]:
+    """The first `limit` items per split, completed to whole groups (MME pairs, MMBench rotations)."""
+    if not limit:
+        return items
+    order: dict[tuple, list[Item]] = {}
+    for it in items:
+        order.setdefault((it.split, it.group if it.group is not None else ("q", it.question_id)), []).append(it)
+    taken: dict[str | None, int] = {}
+    keep: list[Item] = []
+    for (split, _), members in order.items():
+        if taken.get(split, 0) >= limit:
+            continue
+        taken[split] = taken.get(split, 0) + len(members)
+        keep += members
+    return keep
+
+
+def _selection(config: EvalConfig) -> list[tuple[str, str]]:
+    root = Path(config.bench_root)
+    if not root.is_dir():
+        raise UserError(f"{root}: benchmark root not found (expected <root>/<benchmark>/<language>/)")
+    keyword = isinstance(config.languages, str) and config.languages.strip().lower() in (
+        "all", "non-english", "non_english", "xx")
+    langs = parse_languages(config.languages)
+    pairs = []
+    for bench in parse_benchmarks(config.benchmarks):
+        for lang in langs:
+            if benchmark_dir(root, bench, lang).is_dir():
+                pairs.append((bench, lang))
+            elif not keyword:
+                raise UserError(f"{benchmark_dir(root, bench, lang)}: not found; translate it first "
+                                f"(lrm-llava bench translate --benchmark {bench} --languages {lang}) "
+                                "or drop the language")
+    if not pairs:
+        raise UserError(f"{root}: none of the requested benchmarks/languages exist there")
+    return pairs
+
+
+def _repair_tail(path: Path) -> None:
+    # A run killed mid-write leaves a partial last line; cut it so appends start on a fresh line.
+    if not path.is_file():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        cut = data.rfind(b"\n") + 1
+        with open(path, "r+b") as fh:
+            fh.truncate(cut)
+
+
+def read_predictions(paths: list[str | Path]) -> list[dict]:
+    """Prediction rows from JSONL files (a truncated last line from a killed run is ignored)."""
+    rows = []
+    for path in paths:
+        path = Path(path)
+        if not path.is_file():
+            raise UserError(f"{path}: predictions file not found")
+        lines = path.read_text(encoding="utf-8").split("\n")
+        for lineno, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                if lineno == len(lines):  # no newline after it: cut short by a killed run
+                    break
+                raise DataError(f"{path}:{lineno}: not valid JSON ({err.msg})") from None
+            missing = [k for k in ("question_id", "benchmark", "language", "output", "answer") if k not in row]
+            if missing:
+                raise DataError(f"{path}:{lineno}: prediction row lacks {', '.join(missing)}")
+            if row["benchmark"] not in BENCHMARKS:
+                raise DataError(f"{path}:{lineno}: unknown benchmark {row['benchmark']!r}")
+            rows.append(row)
+    return rows
+
+
+def _key(row: dict) -> tuple:
+    return (row["benchmark"], row["language"], row.get("split"), str(row["question_id"]))
+
+
+def prediction_row(item: Item, model_name: str, prompt: str, output: str) -> dict:
+    """One self-contained prediction row (everything needed to rescore it without the benchmark)."""
+    return {
+        "model": model_name, "question_id": item.question_id, "benchmark": item.benchmark,
+        "split": item.split, "language": item.language, "prompt": prompt, "output": output,
+        "parsed": parse_output(item.benchmark, output, item.language, item.options), "answer": item.answer,
+        "category": item.category, "group": item.group, "options": item.options or None,
+    }
+
+
+def rescore(config: EvalConfig) -> list[dict]:
+    """Score existing prediction files (no model); filtered by config.benchmarks/languages when
+    they are not "all"."""
+    rows = read_predictions(list(config.predictions))
+    if not rows:
+        raise UserError("the predictions files hold no rows")
+    benches = set(parse_benchmarks(config.benchmarks))
+    langs = set(parse_languages(config.languages))
+    if config.model_name:
+        rows = [{**r, "model": config.model_name} for r in rows]
+    rows = [r for r in rows if r["benchmark"] in benches and r["language"] in langs]
+    results = score_predictions(rows, with_fidelity=config.fidelity)
+    write_report(results, config.out)
+    return results
+
+
+def run_eval(
+    config: EvalConfig,
+    *,
+    model=None,
+    processor=None,
+    on_batch: Callable[[int, list[dict]], None] | None = None,
+) -> list[dict]:
+    """Run (or resume) an evaluation and write predictions, results and the report under `config.out`.
+
+    `model`/`processor` may be passed already loaded (else loaded from `config.model`). `on_batch`
+    is called after each batch is flushed with (batches done so far, its rows); raising from it
+    stops the run the way a kill would (finished batches stay on disk). Returns the result rows.
+    """
+    if config.predictions:
+        return rescore(config)
+    if config.bench_root is None or (config.model is None and model is None):
+        raise UserError("eval needs --model and --bench-root (or --predictions FILE to rescore)")
+    name = config.model_name or (Path(config.model).name if config.model else "model")
+    out = Path(config.out)
+    pred_dir = out / "predictions"
+    pred_dir.mkdir(parents=True, exist_ok=True)
+
+    work: list[tuple[str, str, list[Item]]] = []
+    for bench, lang in _selection(config):
+        work.append((bench, lang, apply_limit(load_items(config.bench_root, bench, lang), config.limit)))
+
+    done: dict[str, dict[tuple, dict]] = {}
+    for bench in dict.fromkeys(b for b, _, _ in work):
+        path = pred_dir / f"{bench}.jsonl"
+        _repair_tail(path)
+        rows = read_predictions([path]) if path.is_file() else []
+        others = {r.get("model") for r in rows} - {name}
+        if others:
+            raise UserError(f"{path} holds predictions of model {sorted(map(str, others))[0]!r}, not {name!r}; "
+                            "use another --out folder (or the same --model-name) to keep runs apart")
+        done[bench] = {_key(r): r for r in rows}
+
+    todo = [(b, lang, [it for it in items if it.key not in done[b]]) for b, lang, items in work]
+    total = sum(len(t) for _, _, t in todo)
+    if total:
+        if model is None:
+            from lrm_llava.infer import load_model
+
+            model, processor = load_model(config.model)
+        from lrm_llava.infer import generate_batch
+
+        bar = tqdm(total=total, desc=f"eval {name}", unit="q", disable=not config.progress, file=sys.stderr)
+        batches = 0
+        try:
+            for bench, lang, items in todo:
+                if not items:
+                    continue
+                bar.set_postfix_str(f"{bench}/{lang}")
+                with open(pred_dir / f"{bench}.jsonl", "a", encoding="utf-8") as fh:
+                    for i in range(0, len(items), config.batch_size):
+                        batch = items[i : i + config.batch_size]
+                        prompts = [build_prompt(it) for it in batch]
+                        outputs = generate_batch(
+                            model, processor, [load_image(it) for it in batch], prompts,
+                            template=config.template, max_new_tokens=config.max_new_tokens,
+                            batch_size=config.batch_size,
+                        )
+                        rows = [prediction_row(it, name, p, o) for it, p, o in zip(batch, prompts, outputs)]
+                        fh.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+                        fh.flush()
+                        os.fsync(fh.fileno())
+                        for r in rows:
+                            done[bench][_key(r)] = r
+                        bar.update(len(batch))
+                        batches += 1
+                        if on_batch is not None:
+                            on_batch(batches, rows)
+        finally:
+            bar.close()
+
+    selected = [done[b][it.key] for b, _, items in work for it in items]
+    results = score_predictions(selected, with_fidelity=config.fidelity)
+    write_report(results, out)
+    return results
+

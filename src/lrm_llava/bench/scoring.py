@@ -1,0 +1,86 @@
+"""From prediction rows to tidy result rows `{model, benchmark, split, language, metric, value}`.
+
+Every reply is parsed afresh from its `output` (so an improved parser rescores old runs), then each
+(model, benchmark, language) is scored by its benchmark's official rule (`mme.score`, ...). Added
+to each: `n` (questions scored), `unparsed` (replies no answer could be read from; they count as
+wrong), and, when lingua is installed, `fidelity` (% of replies in the language asked) with
+`fidelity_n` (replies that carried a language); fidelity is also pooled over benchmarks under
+benchmark "all".
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from lrm_llava.bench import fidelity as fid
+from lrm_llava.bench import mmbench, mme, pope, seed
+from lrm_llava.bench.parse import is_unparsed, parse_output
+from lrm_llava.languages import ALL_CODES
+
+SCORERS = {"mme": mme.score, "pope": pope.score, "mmbench": mmbench.score, "seed": seed.score}
+
+HEADLINE: dict[str, tuple[str, str]] = {
+    "mme": ("perception", "MME perception score (sum of the perception subtasks present, max 2000)"),
+    "pope": ("f1", "POPE F1 (%), mean of the splits present"),
+    "mmbench": ("overall", "MMBench CircularEval accuracy (%)"),
+    "seed": ("overall", "SEED-Bench image accuracy (%), pooled over questions"),
+}
+"""The number the paper's Table 1 shows per benchmark (metric with split None), and its caption."""
+
+
+def reparse(rows: list[dict]) -> list[dict]:
+    """Copies of the rows with `parsed` recomputed from `output`."""
+    return [{**r, "parsed": parse_output(r["benchmark"], r.get("output") or "", r["language"], r.get("options"))}
+            for r in rows]
+
+
+def score_predictions(rows: list[dict], with_fidelity: bool = True) -> list[dict]:
+    """Tidy result rows for every (model, benchmark, language) present in `rows`."""
+    groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
+    for r in reparse(rows):
+        groups[(r.get("model") or "model", r["benchmark"], r["language"])].append(r)
+    out: list[dict] = []
+    pooled: dict[tuple[str, str], list[str]] = defaultdict(list)
+    use_fid = with_fidelity and fid.available()
+    for (model, bench, lang), sel in sorted(groups.items(), key=_order):
+        def add(split, metric, value, bench=bench, lang=lang, model=model):
+            out.append({"model": model, "benchmark": bench, "split": split, "language": lang,
+                        "metric": metric, "value": float(value)})
+
+        for split, metric, value in SCORERS[bench](sel):
+            add(split, metric, value)
+        add(None, "n", len(sel))
+        add(None, "unparsed", sum(is_unparsed(bench, r.get("output") or "", lang, r.get("options")) for r in sel))
+        if use_fid:
+            outputs = [r.get("output") or "" for r in sel]
+            f = fid.fidelity(outputs, lang)
+            if f["n"]:  # no reply carried a language (e.g. letters only): no share to report
+                add(None, "fidelity", f["share"])
+            add(None, "fidelity_n", f["n"])
+            pooled[(model, lang)] += outputs
+    for (model, lang), outputs in pooled.items():
+        f = fid.fidelity(outputs, lang)
+        if f["n"]:
+            out.append({"model": model, "benchmark": "all", "split": None, "language": lang,
+                        "metric": "fidelity", "value": f["share"]})
+        out.append({"model": model, "benchmark": "all", "split": None, "language": lang,
+                    "metric": "fidelity_n", "value": f["n"]})
+    return out
+
+
+def _order(entry):
+    (model, bench, lang), _ = entry
+    b = list(SCORERS).index(bench) if bench in SCORERS else 99
+    la = ALL_CODES.index(lang) if lang in ALL_CODES else 99
+    return (model, b, la, lang)
+
+
+def headline(results: list[dict], model: str, benchmark: str, language: str) -> float | None:
+    """The Table 1 number for one cell, or None when it was not evaluated."""
+    metric = HEADLINE[benchmark][0]
+    for r in results:
+        if (r["model"], r["benchmark"], r["language"], r["split"], r["metric"]) == (
+            model, benchmark, language, None, metric
+        ):
+            return r["value"]
+    return None

@@ -1,0 +1,124 @@
+"""SEED-Bench (image part): load, translate, write and score the native JSON format.
+
+Layout of `seed/<language>/`: `SEED-Bench.json` =
+`{"questions": [{"question", "choice_a", "choice_b", "choice_c", "choice_d", "answer", "data_id",
+"question_id", "question_type_id", "data_type"}, ...], "question_type": {"Scene Understanding": 1,
+...}}` and the images at `seed/<language>/images/<data_id>` (or `seed/en/images/`, shared).
+Only image questions are evaluated (`data_type` "image" or absent); video questions are kept by
+translation but skipped by the loader.
+
+Scoring: accuracy per dimension (`accuracy[<dimension>]`) and `overall`, pooled over all questions
+(not the mean of the dimensions), ×100.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from lrm_llava.bench.common import IMAGE_EXTENSIONS, Item, atomic_write_text, is_missing, resolve_image
+from lrm_llava.errors import DataError
+
+FILE = "SEED-Bench.json"
+IMAGES_DIR = "images"
+CHOICES = {"A": "choice_a", "B": "choice_b", "C": "choice_c", "D": "choice_d"}
+"""Option letter -> field of the question object."""
+
+
+def load(folder: Path) -> dict:
+    """Read `SEED-Bench.json` under `folder` (a `seed/<language>/` directory); fields kept as they are."""
+    path = Path(folder) / FILE
+    if not path.is_file():
+        raise DataError(f"{path}: SEED-Bench file not found")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise DataError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("questions"), list):
+        raise DataError(f"{path}: expected an object with a 'questions' list")
+    for i, q in enumerate(doc["questions"]):
+        for key in ("question", "question_id", "answer", "data_id"):
+            if not isinstance(q, dict) or key not in q:
+                raise DataError(f"{path}: questions[{i}] lacks field {key!r}")
+    doc["_path"] = str(path)
+    return doc
+
+
+def _is_image(q: dict) -> bool:
+    return q.get("data_type", "image") == "image"
+
+
+def _options(q: dict) -> dict[str, str]:
+    return {k: str(q[f]).strip() for k, f in CHOICES.items() if f in q and not is_missing(q[f])}
+
+
+def items(doc: dict, language: str, lang_dir: Path, en_dir: Path | None) -> list[Item]:
+    """One Item per image question; images resolved with the English fallback."""
+    dims = {str(v): k for k, v in (doc.get("question_type") or {}).items()}
+    out = []
+    for i, q in enumerate(doc["questions"]):
+        if not _is_image(q):
+            continue
+        where = f"{doc['_path']}: questions[{i}] (question_id {q['question_id']})"
+        options = _options(q)
+        answer = str(q["answer"]).strip()
+        if len(options) < 2 or answer not in options:
+            raise DataError(f"{where}: answer {answer!r} is not one of the choices {', '.join(options)}")
+        out.append(Item(
+            benchmark="seed", language=language, question_id=str(q["question_id"]),
+            question=str(q["question"]).strip(), answer=answer,
+            category=dims.get(str(q.get("question_type_id")), str(q.get("question_type_id"))),
+            options=options, image_path=_find(str(q["data_id"]), Path(lang_dir), en_dir, where),
+        ))
+    return out
+
+
+def _find(data_id: str, lang_dir: Path, en_dir: Path | None, where: str) -> str:
+    try:
+        return resolve_image(data_id, lang_dir, en_dir, IMAGES_DIR, where)
+    except DataError:
+        # Some copies store data_id without its extension.
+        for ext in IMAGE_EXTENSIONS:
+            try:
+                return resolve_image(data_id + ext, lang_dir, en_dir, IMAGES_DIR, where)
+            except DataError:
+                continue
+        raise
+
+
+def _fields(q: dict) -> list[str]:
+    return ["question"] + [f for f in CHOICES.values() if f in q and not is_missing(q[f])]
+
+
+def source_texts(doc: dict, language: str) -> list[str]:
+    """Questions and choices to translate (answers, ids and dimensions stay)."""
+    return [str(q[f]).strip() for q in doc["questions"] for f in _fields(q)]
+
+
+def translate_doc(doc: dict, table: dict[str, str], src: str, tgt: str) -> dict:
+    """Same document with question and choice texts translated."""
+    questions = [{**q, **{f: table[str(q[f]).strip()] for f in _fields(q)}} for q in doc["questions"]]
+    return {**doc, "questions": questions}
+
+
+def write(doc: dict, folder: Path) -> None:
+    """Write `SEED-Bench.json` (text only: images stay in `en`)."""
+    clean = {k: v for k, v in doc.items() if not k.startswith("_")}
+    atomic_write_text(Path(folder) / FILE, json.dumps(clean, ensure_ascii=False, indent=1) + "\n")
+
+
+def segments(doc: dict, language: str) -> dict[tuple, str]:
+    """Aligned texts keyed by (question_id, field) for BLEU."""
+    return {(str(q["question_id"]), f): str(q[f]).strip() for q in doc["questions"] for f in _fields(q)}
+
+
+def score(rows: list[dict]) -> list[tuple[str | None, str, float]]:
+    """`overall` (pooled) and `accuracy[<dimension>]`, ×100."""
+    by_dim: dict[str, list[bool]] = defaultdict(list)
+    for r in rows:
+        by_dim[r.get("category") or "?"].append(r["parsed"] == r["answer"])
+    total = [ok for v in by_dim.values() for ok in v]
+    out: list[tuple[str | None, str, float]] = [(None, "overall", 100.0 * sum(total) / len(total))]
+    out += [(None, f"accuracy[{d}]", 100.0 * sum(v) / len(v)) for d, v in sorted(by_dim.items())]
+    return out
