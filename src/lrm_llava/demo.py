@@ -1,0 +1,266 @@
+"""The ShapeWorld demo: the whole paper, offline, on a CPU, in minutes.
+
+    lrm-llava demo [--out runs/demo] [--quick]        (or simply `make demo`)
+
+world → tiny backbones → multilingual data (table backend) → stage 1 → stage 2 for two models,
+`english-only` (English data only, same steps) and `lrm-llava` (the paper's recipe: mix 1.0, all
+three task instructions) → benchmarks translated → both models evaluated on all four benchmarks in
+all ten languages → report. Every step writes its outputs under `--out` (layout below) and is
+skipped when they already exist, so an interrupted demo resumes where it stopped.
+
+    <out>/world/        scenes, English sources, translation table, benchmarks (English)
+    <out>/backbones/    vision/ and llm/ (HF folders) + metrics.json
+    <out>/data/<name>/  pretrain.json and finetune.json (LLaVA JSON) + stats
+    <out>/models/<name>/pretrain/  and  .../finetune/   (HF Llava folders)
+    <out>/bench/        benchmarks per language (native formats)
+    <out>/eval/<name>/  predictions JSONL + per-model results
+    <out>/report/       results.json (tidy rows), results.csv, report.md, PNG charts
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lrm_llava.languages import NON_ENGLISH
+
+MODELS = ("english-only", "lrm-llava")
+"""The two models the demo compares."""
+
+BENCHMARKS = ("mme", "pope", "mmbench", "seed")
+
+
+@dataclass
+class DemoConfig:
+    """What `lrm-llava demo` runs."""
+
+    out: str = "runs/demo"
+    """Folder of every output; rerunning with the same folder resumes."""
+    quick: bool = False
+    """Smaller world, backbones, training and benchmarks: a ~2-minute smoke test of every step."""
+    seed: int = 0
+    """Seed of the world, the data mix and training."""
+    mix: float = 1.0
+    """Non-English samples = mix x English samples (the paper's default 1.0)."""
+    tasks: tuple[str, ...] = ("mvqa", "epvqa", "bvqa")
+    """Task instructions of the `lrm-llava` model's finetuning data."""
+    models: tuple[str, ...] = MODELS
+    """Which of the two models to train and evaluate."""
+    recipe: str = "shapeworld"
+    """Training recipe (a name under lrm_llava/recipes or a YAML path)."""
+    train_overrides: dict = field(default_factory=dict)
+    """Recipe keys to override in both stages (e.g. {"num_train_epochs": 2})."""
+    eval_limit: int | None = None
+    """Evaluate at most this many questions per benchmark, split and language (None: all)."""
+    batch_size: int = 64
+    """Evaluation batch size."""
+    threads: int | None = None
+    """torch threads (None: torch's default)."""
+
+
+def _log(msg: str) -> None:
+    print(f"[demo {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def _done(marker: Path) -> bool:
+    return marker.exists()
+
+
+def _mark(marker: Path, info: dict | None = None) -> None:
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(info or {}, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+# ------------------------------------------------------------------------------------------ steps
+def step_world(cfg: DemoConfig, out: Path) -> Path:
+    from lrm_llava.world import build_world
+
+    world = out / "world"
+    if (world / "world.json").exists():
+        _log(f"world: reusing {world}")
+    else:
+        _log("world: rendering scenes, realizing ten languages, exporting sources and benchmarks")
+        build_world(world, seed=cfg.seed, quick=cfg.quick)
+    return world
+
+
+def step_backbones(cfg: DemoConfig, out: Path, world: Path) -> Path:
+    from lrm_llava.world.backbones import format_metrics, train_backbones
+
+    folder = out / "backbones"
+    _log("backbones: tiny CLIP vision tower + English-centric tiny LLaMA (reused when complete)")
+    metrics = train_backbones(world, folder, quick=cfg.quick)
+    print(format_metrics(metrics), flush=True)
+    return folder
+
+
+def step_data(cfg: DemoConfig, out: Path, world: Path, name: str) -> dict[str, Path]:
+    """Build the pretrain and finetune JSON of one model with the data builder."""
+    from lrm_llava.instruct import BuildConfig, build_dataset
+
+    folder = out / "data" / name
+    english_only = name == "english-only"
+    files = {}
+    for stage, source in (("pretrain", "captions_en.json"), ("finetune", "vqa_en.json")):
+        path = folder / f"{stage}.json"
+        files[stage] = path
+        if path.exists():
+            _log(f"data/{name}/{stage}: reusing {path}")
+            continue
+        _log(f"data/{name}/{stage}: building from {source}")
+        build_dataset(BuildConfig(
+            sources=[str(world / source)],
+            out=str(path),
+            stage=stage,
+            languages=list(NON_ENGLISH),
+            backend="table",
+            table=str(world / "translations.jsonl"),
+            ratio=0.0 if english_only else cfg.mix,
+            tasks=[] if english_only else (["mvqa"] if stage == "pretrain" else list(cfg.tasks)),
+            seed=cfg.seed,
+            image_root=str(world),
+            progress=False,
+        ))
+    return files
+
+
+def step_train(cfg: DemoConfig, out: Path, world: Path, backbones: Path, name: str,
+               data: dict[str, Path]) -> Path:
+    from lrm_llava.train import load_recipe, run_training
+
+    models = out / "models" / name
+    previous: Path | None = None
+    for stage in ("pretrain", "finetune"):
+        folder = models / stage
+        if _done(folder / "DONE"):
+            _log(f"train/{name}/{stage}: reusing {folder}")
+            previous = folder
+            continue
+        overrides = {
+            "output_dir": str(folder),
+            "data": [str(data[stage])],
+            "image_root": str(world),
+            "seed": cfg.seed,
+            **({"vision_path": str(backbones / "vision"), "llm_path": str(backbones / "llm")}),
+            **({"projector": str(previous)} if previous is not None else {}),
+            **cfg.train_overrides,
+        }
+        if cfg.quick:
+            overrides.setdefault("max_steps", 30)
+        train_cfg = load_recipe(cfg.recipe, stage, overrides)
+        _log(f"train/{name}/{stage}: {', '.join(str(p) for p in train_cfg.data)}")
+        start = time.time()
+        run_training(train_cfg)
+        _mark(folder / "DONE", {"seconds": round(time.time() - start, 1)})
+        previous = folder
+    assert previous is not None
+    return previous
+
+
+def step_bench(cfg: DemoConfig, out: Path, world: Path) -> Path:
+    """Translate the four English benchmarks into the nine languages (table backend)."""
+    from lrm_llava.bench.translation import TranslateConfig, translate_benchmark
+
+    root = out / "bench"
+    for bench in BENCHMARKS:
+        marker = root / bench / ".translated"
+        if _done(marker):
+            continue
+        english = root / bench / "en"
+        if not english.exists():
+            # the English originals sit beside the translations; translated folders share their images
+            shutil.copytree(world / "bench" / bench / "en", english)
+        _log(f"bench/{bench}: translating into {len(NON_ENGLISH)} languages")
+        translate_benchmark(TranslateConfig(
+            benchmark=bench,
+            src=world / "bench",
+            out=root,
+            languages=list(NON_ENGLISH),
+            backend="table",
+            backend_options={"path": str(world / "translations.jsonl")},
+            progress=False,
+        ))
+        _mark(marker)
+    return root
+
+
+def step_eval(cfg: DemoConfig, out: Path, bench_root: Path, name: str, model_dir: Path) -> list[dict]:
+    from lrm_llava.bench.run import EvalConfig, run_eval
+
+    _log(f"eval/{name}: {', '.join(BENCHMARKS)} x 10 languages")
+    return run_eval(EvalConfig(
+        out=out / "eval" / name,
+        model=model_dir,
+        bench_root=bench_root,
+        benchmarks=list(BENCHMARKS),
+        languages="all",
+        batch_size=cfg.batch_size,
+        limit=cfg.eval_limit,
+        model_name=name,
+        max_new_tokens=8,
+        progress=True,
+    ))
+
+
+def run_demo(cfg: DemoConfig) -> Path:
+    """Run (or resume) the whole demo; returns the report folder."""
+    import torch
+
+    from lrm_llava.bench.report import write_report, write_results
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.time()
+    timings: dict[str, float] = {}
+
+    def timed(label: str, fn, *args):
+        t0 = time.time()
+        result = fn(*args)
+        timings[label] = round(time.time() - t0, 1)
+        return result
+
+    world = timed("world", step_world, cfg, out)
+    backbones = timed("backbones", step_backbones, cfg, out, world)
+    bench_root = timed("bench", step_bench, cfg, out, world)
+    rows: list[dict] = []
+    for name in cfg.models:
+        data = timed(f"data/{name}", step_data, cfg, out, world, name)
+        model_dir = timed(f"train/{name}", step_train, cfg, out, world, backbones, name, data)
+        rows += timed(f"eval/{name}", step_eval, cfg, out, bench_root, name, model_dir)
+    report_dir = out / "report"
+    write_results(rows, report_dir)
+    report = write_report(rows, report_dir)
+    timings["total"] = round(time.time() - start, 1)
+    (report_dir / "timings.json").write_text(json.dumps(timings, indent=1) + "\n", encoding="utf-8")
+    print(report.read_text(encoding="utf-8"), flush=True)
+    _log(f"done in {timings['total']:.0f} s; report: {report}")
+    return report_dir
+
+
+# -------------------------------------------------------------------------------------------- CLI
+def _run(args: argparse.Namespace) -> int:
+    run_demo(DemoConfig(out=args.out, quick=args.quick, seed=args.seed, eval_limit=args.eval_limit,
+                        threads=args.threads))
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "demo",
+        help="the whole pipeline on ShapeWorld, offline, on a CPU",
+        description="World -> backbones -> multilingual data -> two-stage training of an English-only "
+        "and an LRM-LLaVA model -> ten-language benchmarks -> report. Resumable: rerun to continue.",
+    )
+    p.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
+    p.add_argument("--quick", action="store_true", help="small sizes: a ~2-minute smoke test")
+    p.add_argument("--seed", type=int, default=0, help="seed of the world, data and training")
+    p.add_argument("--eval-limit", type=int, default=None,
+                   help="at most N questions per benchmark, split and language")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.set_defaults(func=_run)

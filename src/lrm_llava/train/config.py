@@ -1,0 +1,221 @@
+"""`TrainConfig`: one dataclass for a training stage, extending `transformers.TrainingArguments`.
+
+Every `TrainingArguments` option works as usual (and from recipes / `--set key=value`); the fields
+added here say what to train on what. Defaults are the paper's (LLaVA-1.5's) recipe: stage
+"pretrain" trains the projector at lr 1e-3, stage "finetune" trains LM + projector at lr 2e-5,
+1 epoch, cosine schedule, warm-up ratio 0.03, no weight decay, model_max_length 2048, bf16 where
+the GPU supports it, no experiment tracker (`report_to: none`; tensorboard / wandb allowed).
+
+    cfg = TrainConfig(output_dir="runs/s1", stage="pretrain", tiny=True, data=["train.json"],
+                      image_root="images")
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import TrainingArguments
+
+from lrm_llava.errors import UserError
+
+STAGE_LEARNING_RATES = {"pretrain": 1e-3, "finetune": 2e-5}
+"""The paper's learning rate of each stage (used when `learning_rate` is not set)."""
+
+SHIPPED_DEEPSPEED = ("zero2", "zero3")
+"""Names accepted for `deepspeed` that point at the shipped DeepSpeed JSON configs."""
+
+
+def _bf16_supported() -> bool:
+    return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+
+
+@dataclass
+class TrainConfig(TrainingArguments):
+    """Configuration of one training stage (see the module docstring)."""
+
+    # -- what to train --------------------------------------------------------------------------
+    stage: str = field(default="pretrain", metadata={"help": "Training stage: 'pretrain' (projector only) or 'finetune' (LLM + projector)."})
+    """Training stage: "pretrain" (projector only) or "finetune" (LM + projector; vision frozen)."""
+    tiny: bool = field(default=False, metadata={"help": "Build a tiny random Llava (tests, CI) instead of loading backbones."})
+    """Build a tiny random Llava (tests, CI) instead of loading vision/LLM folders."""
+    tiny_seed: int = field(default=0, metadata={"help": "Seed of the tiny model's weights (same seed, same model in both stages)."})
+    """Seed of the tiny model's weights; both stages must use the same one."""
+    vision_path: str | None = field(default=None, metadata={"help": "Local CLIP/SigLIP folder (with preprocessor_config.json)."})
+    """Local CLIP/SigLIP folder with its preprocessor_config.json (e.g. CLIP ViT-L/14-336)."""
+    llm_path: str | None = field(default=None, metadata={"help": "Local causal-LM folder with its tokenizer."})
+    """Local causal-LM folder with its tokenizer (e.g. Vicuna-13B)."""
+    init_from: str | None = field(default=None, metadata={"help": "Start from a complete Llava folder instead of vision_path + llm_path."})
+    """Start from a complete Llava folder (e.g. a stage-1 output) instead of vision_path + llm_path."""
+    projector: str | None = field(default=None, metadata={"help": "Stage-1 output folder or projector.safetensors that starts the projector."})
+    """Stage-1 output folder or its projector.safetensors: the projector stage 2 starts from."""
+    lora_enable: bool = field(default=False, metadata={"help": "Stage finetune: train LoRA adapters on the LM instead of all its weights."})
+    """Stage "finetune" only: LoRA adapters on the LM instead of full training (projector stays full)."""
+    lora_r: int = field(default=128, metadata={"help": "LoRA rank."})
+    """LoRA rank (LLaVA-1.5's LoRA recipe: 128)."""
+    lora_alpha: int = field(default=256, metadata={"help": "LoRA alpha."})
+    """LoRA scaling numerator (LLaVA-1.5: 256)."""
+    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout."})
+    """Dropout on the LoRA input."""
+    lora_target_modules: list[str] | None = field(default=None, metadata={"help": "LM linear layers that get LoRA (default: all attention + MLP projections)."})
+    """LM linear layers that get LoRA adapters; None: q/k/v/o and gate/up/down projections."""
+
+    # -- data -----------------------------------------------------------------------------------
+    data: list[str] = field(default_factory=list, metadata={"help": "LLaVA JSON/JSONL files (one or more)."})
+    """One or more LLaVA JSON (list) or JSONL files."""
+    image_root: str | None = field(default=None, metadata={"help": "Folder the samples' image paths are relative to."})
+    """Folder the samples' `image` paths are relative to (paths may not leave it)."""
+    template: str | None = field(default=None, metadata={"help": "Chat template; default: the stage's (lrm_pretrain / vicuna_v1)."})
+    """Chat template (vicuna_v1, lrm_pretrain, plain, tokenizer); None: the stage's default."""
+    image_aspect_ratio: str = field(default="pad", metadata={"help": "'pad' (LLaVA-1.5: square canvas in the mean colour) or 'resize'."})
+    """"pad" (LLaVA-1.5: paste on a square canvas of the processor's mean colour) or "resize"."""
+    model_max_length: int = field(default=2048, metadata={"help": "Longest sample in tokens (image tokens included); longer ones are dropped."})
+    """Longest sample in tokens, image tokens included; longer samples are dropped and counted."""
+    group_by_length: bool = field(default=True, metadata={"help": "Batch samples of one modality and similar token length together."})
+    """Batch samples of one modality and similar token length (mega-batched, seeded)."""
+    mega_batch_mult: int | None = field(default=None, metadata={"help": "Global batches per length-sorted mega-batch (None: up to 50)."})
+    """Global batches per length-sorted mega-batch of the grouped sampler; None: min(50, n / 4 batches)."""
+    on_bad_image: str = field(default="error", metadata={"help": "'error' stops at a missing/corrupt image; 'skip' skips and counts it."})
+    """"error": a missing, unreadable or oversized image stops the run; "skip": skip it and count it."""
+    max_image_pixels: int = field(default=64_000_000, metadata={"help": "Largest image (width x height) accepted: decompression-bomb guard."})
+    """Largest image (width × height) accepted: the decompression-bomb guard."""
+
+    # -- run ------------------------------------------------------------------------------------
+    resume: bool = field(default=False, metadata={"help": "Resume from the latest checkpoint in output_dir."})
+    """Resume from the latest checkpoint-* in output_dir (or from resume_from_checkpoint if set)."""
+    warmup_ratio: float = field(default=0.03, metadata={"help": "Linear warm-up over this share of the steps (used when warmup_steps is 0)."})
+    """Linear warm-up as a share of all steps (LLaVA: 0.03); used when `warmup_steps` is 0."""
+    accelerate_config: str | None = field(default=None, metadata={"help": "Shipped accelerate config this stage is meant to be launched with (informational)."})
+    """Name of the shipped accelerate config the recipe is meant to be launched with
+    (single_gpu, multi_gpu, fsdp, deepspeed_zero2, deepspeed_zero3); informational, see docs/training.md."""
+    description: str | None = field(default=None, metadata={"help": "Free text describing the recipe."})
+    """Free text describing the recipe (kept in recipe.yaml)."""
+
+    # -- TrainingArguments defaults changed to the paper's -----------------------------------------
+    learning_rate: float | None = field(default=None, metadata={"help": "Peak learning rate; default: 1e-3 (pretrain) / 2e-5 (finetune)."})
+    """Peak learning rate; None: 1e-3 for "pretrain", 2e-5 for "finetune"."""
+    num_train_epochs: float = field(default=1.0, metadata={"help": "Epochs (paper: 1)."})
+    """Epochs over the data (paper: 1)."""
+    lr_scheduler_type: str = field(default="cosine", metadata={"help": "Learning-rate schedule (paper: cosine)."})
+    """Learning-rate schedule (paper: cosine)."""
+    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay (paper: 0)."})
+    """AdamW weight decay (paper: 0)."""
+    per_device_train_batch_size: int = field(default=16, metadata={"help": "Samples per device per micro-step."})
+    """Samples per device per micro-step (paper: 24 pretrain / 32 finetune on 8 GPUs)."""
+    bf16: bool | None = field(default=None, metadata={"help": "bf16 mixed precision; None: on where the GPU supports it."})
+    """bf16 mixed precision; None ("auto"): on iff a CUDA GPU with bf16 support is present."""
+    gradient_checkpointing: bool | None = field(default=False, metadata={"help": "Recompute activations in backward to save memory."})
+    """Recompute activations in the backward pass to save memory (paper recipes: true)."""
+    logging_steps: float = field(default=1, metadata={"help": "Log every N steps."})
+    """Optimizer steps between two log lines."""
+    save_steps: float = field(default=1000, metadata={"help": "Checkpoint every N steps."})
+    """Optimizer steps between two checkpoints (resume points)."""
+    save_total_limit: int | None = field(default=2, metadata={"help": "Keep at most this many checkpoints."})
+    """Checkpoints kept in output_dir (older ones are deleted)."""
+    remove_unused_columns: bool = field(default=False, metadata={"help": "Must stay False: the collator builds the model inputs."})
+    """Kept False: the collator already builds exactly the model's inputs."""
+    ddp_find_unused_parameters: bool | None = field(default=False, metadata={"help": "DDP unused-parameter search (off: every trainable parameter is used every step)."})
+    """DDP's unused-parameter search; off because `forward_and_loss` touches the projector even in
+    text-only batches, so every trainable parameter gets a gradient every step (faster DDP)."""
+    include_num_input_tokens_seen: str | bool = field(default="non_padding", metadata={"help": "Count non-padding tokens (tokens/s in the log line)."})
+    """Count non-padding tokens seen (feeds tokens/s of the log line)."""
+
+    def __post_init__(self) -> None:
+        from lrm_llava.model.images import check_aspect_ratio
+        from lrm_llava.model.stages import get_stage
+
+        spec = get_stage(self.stage)
+        if self.learning_rate is None:
+            self.learning_rate = STAGE_LEARNING_RATES[self.stage]
+        if self.template is None:
+            self.template = spec.template
+        from lrm_llava.chat import check_template
+
+        check_template(self.template)
+        check_aspect_ratio(self.image_aspect_ratio)
+        if self.on_bad_image not in ("error", "skip"):
+            raise UserError(f"on_bad_image must be 'error' or 'skip', got {self.on_bad_image!r}")
+        if isinstance(self.data, (str, Path)):
+            self.data = [str(self.data)]
+        self.data = [str(p) for p in self.data]
+        if self.lora_enable and not spec.lora_allowed:
+            raise UserError(f"lora_enable is only available in stage 'finetune', not {self.stage!r}")
+        if not torch.cuda.is_available():
+            # Without this, accelerate treats a multi-process CPU launch (torchrun + gloo) as
+            # not distributed and every process trains alone.
+            if not (hasattr(torch, "xpu") and torch.xpu.is_available()) and not torch.backends.mps.is_available():
+                self.use_cpu = True
+            self.dataloader_pin_memory = False  # pinning needs an accelerator; avoids a warning per epoch
+        if self.bf16 is None:
+            self.bf16 = _bf16_supported() and not self.use_cpu and not self.fp16
+        if not self.warmup_steps and self.warmup_ratio:
+            # transformers reads a float warmup_steps in [0, 1) as a ratio of all steps.
+            self.warmup_steps = float(self.warmup_ratio)
+        # Route LLaVA's familiar `gradient_checkpointing` to its new name without the deprecation
+        # warning; non-reentrant checkpointing works with frozen embeddings (no input grads needed).
+        if self.activation_checkpointing is None and self.gradient_checkpointing is not None:
+            self.activation_checkpointing = bool(self.gradient_checkpointing)
+            self.gradient_checkpointing = None
+        if self.gradient_checkpointing_kwargs is None and self.activation_checkpointing_kwargs is None:
+            self.activation_checkpointing_kwargs = {"use_reentrant": False}
+        if isinstance(self.deepspeed, str) and self.deepspeed in SHIPPED_DEEPSPEED:
+            from lrm_llava.train.launch import config_path
+
+            self.deepspeed = str(config_path(f"deepspeed/{self.deepspeed}"))
+        super().__post_init__()
+
+    @property
+    def data_order_seed(self) -> int:
+        """Seed of the grouped sampler (data_seed if set, else seed)."""
+        return int(self.data_seed if self.data_seed is not None else self.seed)
+
+
+OWN_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name not in {g.name for g in dataclasses.fields(TrainingArguments)})
+"""Fields TrainConfig adds to TrainingArguments."""
+
+
+def valid_keys() -> list[str]:
+    """Every key a recipe or `--set` may use."""
+    return sorted(f.name for f in dataclasses.fields(TrainConfig) if f.init and not f.name.startswith("_"))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return _plain(value.value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def config_to_dict(cfg: TrainConfig) -> dict[str, Any]:
+    """The resolved config as plain data: our fields plus TrainingArguments options that differ from
+    their defaults (what `recipe.yaml` records; it loads back as a recipe)."""
+    base = TrainingArguments.__dataclass_fields__
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(TrainConfig):
+        if not f.init or f.name.startswith("_") or f.name in ("hub_token",):
+            continue
+        value = getattr(cfg, f.name)
+        if f.name not in OWN_FIELDS:
+            default = base[f.name].default
+            if default is dataclasses.MISSING and base[f.name].default_factory is not dataclasses.MISSING:
+                default = base[f.name].default_factory()
+            if _plain(value) == _plain(default) and f.name not in ("learning_rate", "num_train_epochs", "per_device_train_batch_size"):
+                continue
+        value = _plain(value)
+        if isinstance(value, (str, int, float, bool, list, dict)) or value is None:
+            out[f.name] = value
+    # Derived from the machine, not chosen: a recipe.yaml must not force them on another machine.
+    for key in ("resume", "use_cpu", "dataloader_pin_memory", "bf16", "disable_tqdm", "debug"):
+        out.pop(key, None)
+    if cfg.bf16:
+        out["bf16"] = True
+    return out

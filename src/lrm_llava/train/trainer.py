@@ -1,0 +1,330 @@
+"""The two-stage trainer: `run_training(cfg)` on the Hugging Face `Trainer`.
+
+One call trains one stage and writes a complete Hugging Face folder into `cfg.output_dir`:
+config.json (LlavaForConditionalGeneration), model.safetensors, tokenizer and processor files,
+`projector.safetensors` (the stage-1 result LLaVA users expect), `recipe.yaml` (the resolved
+config; it loads back as a recipe), `data_stats.json` (kept / dropped / skipped samples) and
+`train_log.jsonl` (one JSON object per logging step). Checkpoints (`checkpoint-N/`) are written
+every `save_steps`; `resume` continues from the latest one with the same data order, RNG states
+and learning-rate schedule.
+
+The pieces a performance pass will replace are small functions here, not Trainer internals:
+`build_model_and_processor` (cached vision features would start here), `build_dataset` /
+`build_collator` (sample packing), and `forward_and_loss` (a chunked fused cross-entropy that
+never materialises full logits). `LlavaTrainer` only swaps in the token-length grouped sampler and
+routes the loss through `forward_and_loss`.
+
+    from lrm_llava.train import load_recipe, run_training
+    folder = run_training(load_recipe("tiny", "pretrain", {"data": ["a.json"], "image_root": "img",
+                                                          "output_dir": "runs/s1"}))
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from tqdm.auto import tqdm
+from transformers import Trainer, TrainerCallback
+from transformers.trainer_callback import ProgressCallback
+from transformers.trainer_utils import get_last_checkpoint, set_seed
+
+from lrm_llava.data import LengthGroupedSampler, LlavaCollator, LlavaDataset, read_samples
+from lrm_llava.errors import UserError
+from lrm_llava.train.config import TrainConfig, config_to_dict
+
+logger = logging.getLogger(__name__)
+
+LOG_FILE = "train_log.jsonl"
+"""One JSON object per logging step, in the output folder."""
+
+
+# -- building blocks ------------------------------------------------------------------------------
+def build_model_and_processor(cfg: TrainConfig):
+    """The model to train and its processor: tiny, from a Llava folder, or from vision + LLM folders.
+
+    The projector comes from `cfg.projector` (stage-1 output) when given.
+    """
+    from lrm_llava.model import build_model, build_tiny_model, load_projector
+
+    if cfg.tiny:
+        model, processor = build_tiny_model(seed=cfg.tiny_seed, image_aspect_ratio=cfg.image_aspect_ratio)
+    elif cfg.init_from:
+        from transformers import AutoProcessor, LlavaForConditionalGeneration
+
+        folder = Path(cfg.init_from)
+        if not (folder / "config.json").is_file():
+            raise UserError(f"init_from {str(folder)!r} is not a model folder (no config.json)")
+        model = LlavaForConditionalGeneration.from_pretrained(folder)
+        processor = AutoProcessor.from_pretrained(folder)
+    else:
+        if not cfg.vision_path or not cfg.llm_path:
+            raise UserError("say what to train: set vision_path and llm_path (local folders), init_from "
+                            "(a Llava folder) or tiny: true")
+        model, processor = build_model(cfg.vision_path, cfg.llm_path, image_aspect_ratio=cfg.image_aspect_ratio)
+    if cfg.projector:
+        load_projector(model, cfg.projector)
+    elif cfg.stage == "finetune" and not cfg.init_from:
+        logger.warning("stage finetune without a stage-1 projector: the projector starts random "
+                       "(pass --projector <stage-1 output folder>)")
+    return model, processor
+
+
+def lora_options(cfg: TrainConfig):
+    """`LoraOptions` from the config, or None when LoRA is off."""
+    if not cfg.lora_enable:
+        return None
+    from lrm_llava.model.stages import DEFAULT_LORA_TARGETS, LoraOptions
+
+    return LoraOptions(r=cfg.lora_r, alpha=cfg.lora_alpha, dropout=cfg.lora_dropout,
+                       target_modules=tuple(cfg.lora_target_modules or DEFAULT_LORA_TARGETS))
+
+
+def build_dataset(cfg: TrainConfig, processor, *, show_progress: bool = True) -> LlavaDataset:
+    """The training dataset of `cfg.data` (validated, tokenized lengths, over-long samples dropped)."""
+    if not cfg.data:
+        raise UserError("no training data: pass --data FILE [FILE ...] (LLaVA JSON or JSONL)")
+    return LlavaDataset(
+        read_samples(cfg.data), processor, template=cfg.template, image_root=cfg.image_root,
+        model_max_length=cfg.model_max_length, image_aspect_ratio=cfg.image_aspect_ratio,
+        on_bad_image=cfg.on_bad_image, max_image_pixels=cfg.max_image_pixels, show_progress=show_progress,
+    )
+
+
+def build_collator(cfg: TrainConfig, processor) -> Callable[[Sequence[dict[str, Any]]], dict[str, torch.Tensor]]:
+    """The batch collator (right padding)."""
+    tokenizer = getattr(processor, "tokenizer", processor)
+    return LlavaCollator(pad_token_id=int(tokenizer.pad_token_id))
+
+
+def forward_and_loss(model, inputs: dict[str, torch.Tensor], num_items_in_batch=None):
+    """Run the model and return (loss, outputs).
+
+    The loss is the token-level cross-entropy over trained labels, divided by `num_items_in_batch`
+    (trained tokens of the whole accumulated global batch) when given, as the HF Trainer expects.
+    A batch without images still sends a zero-weighted path through the projector so that its
+    parameters get a (zero) gradient: DDP then sees every trainable parameter used, and a stage-1
+    text-only batch still has a loss with a gradient.
+    """
+    kwargs = dict(inputs)
+    if num_items_in_batch is not None:
+        kwargs["num_items_in_batch"] = num_items_in_batch
+    outputs = model(**kwargs)
+    loss = outputs.loss
+    if inputs.get("pixel_values") is None:
+        loss = loss + _projector_zero(model)
+    return loss, outputs
+
+
+def _projector_zero(model) -> torch.Tensor:
+    inner = getattr(model, "module", model)  # DDP
+    projector = inner.model.multi_modal_projector
+    params = [p for p in projector.parameters() if p.requires_grad]
+    if not params:
+        return torch.zeros((), device=next(inner.parameters()).device)
+    dummy = torch.zeros(1, 1, projector.linear_1.in_features, device=params[0].device, dtype=params[0].dtype)
+    return projector(dummy).sum() * 0.0
+
+
+# -- trainer --------------------------------------------------------------------------------------
+class LlavaTrainer(Trainer):
+    """HF Trainer with the token-length grouped sampler and the loss behind `forward_and_loss`."""
+
+    def __init__(self, *args, lengths: Sequence[int] | None = None, has_image: Sequence[bool] | None = None,
+                 loss_fn: Callable = forward_and_loss, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lengths = list(lengths) if lengths is not None else None
+        self.has_image = list(has_image) if has_image is not None else None
+        self.loss_fn = loss_fn
+
+    def _get_train_sampler(self, train_dataset=None):
+        args: TrainConfig = self.args  # type: ignore[assignment]
+        if not getattr(args, "group_by_length", False) or self.lengths is None:
+            return super()._get_train_sampler(train_dataset)
+        # The global order; accelerate hands batch k to rank k mod world_size.
+        return LengthGroupedSampler(
+            self.lengths, args.per_device_train_batch_size, has_image=self.has_image,
+            world_size=args.world_size, mega_batch_mult=args.mega_batch_mult, seed=args.data_order_seed,
+        )
+
+    def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
+        # `save_pretrained` writes Llava checkpoints with the legacy key names (vision_tower.*,
+        # language_model.model.*), which the Trainer's plain `load_state_dict` does not map back:
+        # resuming would silently keep the fresh weights. Load and rename them here.
+        if _params_sharded(self):
+            return super()._load_from_checkpoint(resume_from_checkpoint, model)
+        model = self.accelerator.unwrap_model(model if model is not None else self.model)
+        load_checkpoint_weights(model, Path(resume_from_checkpoint))
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        loss, outputs = self.loss_fn(model, inputs, num_items_in_batch)
+        if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+            # Same scaling as Trainer.compute_loss: the loss is normalised by the global token
+            # count, and DDP averages gradients over processes.
+            loss = loss * self.accelerator.num_processes
+        return (loss, outputs) if return_outputs else loss
+
+
+_LEGACY_PREFIXES = (
+    ("language_model.lm_head.", "lm_head."),
+    ("language_model.model.", "model.language_model."),
+    ("language_model.", "model.language_model."),
+    ("vision_tower.", "model.vision_tower."),
+    ("multi_modal_projector.", "model.multi_modal_projector."),
+)
+
+
+def load_checkpoint_weights(model, folder: Path) -> None:
+    """Load the weights of a Trainer checkpoint folder into `model`, mapping legacy Llava key names."""
+    from safetensors.torch import load_file
+
+    files = sorted(folder.glob("model*.safetensors"))
+    if not files:
+        raise UserError(f"checkpoint {folder} has no model*.safetensors; delete it to resume from an earlier one")
+    own = model.state_dict()
+    state: dict[str, torch.Tensor] = {}
+    for file in files:
+        for key, value in load_file(str(file)).items():
+            if key not in own:
+                for old, new in _LEGACY_PREFIXES:
+                    if key.startswith(old) and new + key[len(old):] in own:
+                        key = new + key[len(old):]
+                        break
+            state[key] = value
+    unknown = sorted(set(state) - set(own))
+    missing = sorted(k for k in set(own) - set(state) if k != "lm_head.weight" or not model.config.tie_word_embeddings)
+    if unknown or missing:
+        raise UserError(f"checkpoint {folder} does not match the model (unknown {unknown[:3]}, missing "
+                        f"{missing[:3]}); was it written by another configuration?")
+    model.load_state_dict(state, strict=False)
+
+
+class DenseLogCallback(ProgressCallback):
+    """tqdm bar plus ONE dense line per logging step (and a JSONL record of it)."""
+
+    def __init__(self, log_file: Path | None = None, global_batch: int = 1) -> None:
+        super().__init__()
+        self.log_file = log_file
+        self.global_batch = global_batch
+        self._start = time.time()
+        self._last = (time.time(), 0, 0)  # time, step, tokens
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        super().on_train_begin(args, state, control, **kwargs)
+        self._start = time.time()
+        self._last = (time.time(), state.global_step, state.num_input_tokens_seen)
+        if self.log_file is not None and state.is_world_process_zero and self.log_file.exists():
+            # A resumed run repeats the steps after its checkpoint: drop their old records.
+            keep = [line for line in self.log_file.read_text(encoding="utf-8").splitlines()
+                    if line.strip() and json.loads(line).get("step", 0) <= state.global_step]
+            self.log_file.write_text("".join(line + "\n" for line in keep), encoding="utf-8")
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero or not logs or "loss" not in logs:
+            return
+        now = time.time()
+        last_time, last_step, last_tokens = self._last
+        dt = max(now - last_time, 1e-9)
+        tokens = state.num_input_tokens_seen
+        record = {
+            "step": state.global_step,
+            "loss": round(float(logs["loss"]), 6),
+            "lr": float(logs.get("learning_rate", 0.0)),
+            "tokens_per_s": round((tokens - last_tokens) / dt, 1),
+            "samples_per_s": round((state.global_step - last_step) * self.global_batch / dt, 2),
+            "elapsed_s": round(now - self._start, 1),
+        }
+        if "grad_norm" in logs:
+            record["grad_norm"] = round(float(logs["grad_norm"]), 4)
+        self._last = (now, state.global_step, tokens)
+        line = (f"step {record['step']}/{state.max_steps}  loss {record['loss']:.4f}  lr {record['lr']:.3e}  "
+                f"{record['tokens_per_s']:.0f} tok/s  {record['samples_per_s']:.2f} samples/s  "
+                f"elapsed {record['elapsed_s']:.0f}s")
+        tqdm.write(line) if self.training_bar is not None else print(line, flush=True)
+        if self.log_file is not None:
+            with self.log_file.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record) + "\n")
+
+
+# -- the job --------------------------------------------------------------------------------------
+def _resume_checkpoint(cfg: TrainConfig) -> str | None:
+    out = Path(cfg.output_dir)
+    if cfg.resume_from_checkpoint:
+        return str(cfg.resume_from_checkpoint)
+    last = get_last_checkpoint(str(out)) if out.is_dir() else None
+    if cfg.resume:
+        if last is None:
+            logger.warning("resume: no checkpoint-* in %s, starting from scratch", out)
+        return last
+    if last is not None:
+        raise UserError(f"{out} already holds checkpoints ({Path(last).name}); pass --resume to continue "
+                        "that run, or choose another --output-dir")
+    return None
+
+
+def _params_sharded(trainer: Trainer) -> bool:
+    if trainer.is_fsdp_enabled:
+        return True
+    plugin = getattr(trainer.accelerator.state, "deepspeed_plugin", None)
+    return bool(trainer.is_deepspeed_enabled and plugin is not None and plugin.zero_stage == 3)
+
+
+def save_final(trainer: Trainer, model, processor, cfg: TrainConfig, extra: dict[str, Any]) -> Path:
+    """Write the complete HF folder (+ projector.safetensors, recipe.yaml, data_stats.json)."""
+    from safetensors.torch import save_file
+
+    from lrm_llava.model import PROJECTOR_FILE, read_projector_state, save_model
+
+    out = Path(cfg.output_dir)
+    if _params_sharded(trainer):
+        trainer.save_model(str(out))  # gathers ZeRO-3 / FSDP shards on the main process
+        if trainer.is_world_process_zero():
+            processor.save_pretrained(out)
+    elif trainer.is_world_process_zero():
+        save_model(trainer.accelerator.unwrap_model(model), processor, out)
+    if trainer.is_world_process_zero():
+        state = read_projector_state(out)
+        save_file({k: v.contiguous() for k, v in state.items()}, str(out / PROJECTOR_FILE), metadata={"format": "pt"})
+        (out / "recipe.yaml").write_text(
+            "# The resolved configuration of this run; reuse it with --recipe <this file>.\n"
+            + yaml.safe_dump(config_to_dict(cfg), sort_keys=True, allow_unicode=True), encoding="utf-8")
+        (out / "data_stats.json").write_text(json.dumps(extra, indent=2), encoding="utf-8")
+    trainer.accelerator.wait_for_everyone()
+    return out
+
+
+def run_training(cfg: TrainConfig, *, callbacks: Sequence[TrainerCallback] = ()) -> Path:
+    """Train one stage as `cfg` says; return the output folder (a complete HF model folder)."""
+    if not cfg.output_dir:
+        raise UserError("no output folder: pass --output-dir DIR")
+    checkpoint = _resume_checkpoint(cfg)
+    set_seed(cfg.seed)
+    main = cfg.process_index == 0
+    model, processor = build_model_and_processor(cfg)
+    from lrm_llava.model import apply_stage
+
+    counts = apply_stage(model, cfg.stage, lora=lora_options(cfg))
+    dataset = build_dataset(cfg, processor, show_progress=main)
+    if main:
+        logger.warning("stage %s: %d trainable / %d frozen parameters; data: %s", cfg.stage,
+                       counts["trainable"], counts["frozen"], dataset.stats.summary())
+    global_batch = cfg.per_device_train_batch_size * cfg.gradient_accumulation_steps * cfg.world_size
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    trainer = LlavaTrainer(
+        model=model, args=cfg, train_dataset=dataset, data_collator=build_collator(cfg, processor),
+        processing_class=processor, lengths=dataset.lengths, has_image=dataset.has_image,
+        callbacks=list(callbacks),
+    )
+    trainer.remove_callback(ProgressCallback)
+    trainer.add_callback(DenseLogCallback(out / LOG_FILE if main else None, global_batch))
+    trainer.train(resume_from_checkpoint=checkpoint)
+    stats = {"stage": cfg.stage, "parameters": counts, "data": dataset.stats.as_dict(),
+             "global_steps": trainer.state.global_step}
+    return save_final(trainer, model, processor, cfg, stats)
