@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lrm_llava.languages import NON_ENGLISH
+from lrm_llava.languages import ALL_CODES, NON_ENGLISH
 
 MODELS = ("english-only", "lrm-llava")
 """The two models the demo compares."""
@@ -98,20 +98,47 @@ def step_backbones(cfg: DemoConfig, out: Path, world: Path) -> Path:
     return folder
 
 
-def step_data(cfg: DemoConfig, out: Path, world: Path, name: str) -> dict[str, Path]:
-    """Build the pretrain and finetune JSON of one model with the data builder."""
+@dataclass(frozen=True)
+class Variant:
+    """One model of a comparison: which data it is trained on (the paper's ablation axes)."""
+
+    name: str
+    """Folder name under data/, models/ and eval/ (and the row label of the report)."""
+    pretrain_tasks: tuple[str, ...] = ("mvqa",)
+    """Task instructions of the non-English pretraining samples; () = English only."""
+    finetune_tasks: tuple[str, ...] = ("mvqa", "epvqa", "bvqa")
+    """Task instructions of the non-English finetuning samples; () = English only."""
+    mix: float = 1.0
+    """Non-English samples = mix x English samples (paper: 0.4, 0.7, 1.0, 1.5; default 1.0)."""
+    backbones: str = "backbones"
+    """Folder (under the demo's out) of the vision/ and llm/ backbones."""
+    seed: int = 0
+    """Seed of the data mix and of training."""
+
+
+def demo_variants(cfg: DemoConfig) -> list[Variant]:
+    """The demo's two models: English-only data, and the paper's recipe."""
+    known = {
+        "english-only": Variant("english-only", pretrain_tasks=(), finetune_tasks=(), seed=cfg.seed),
+        "lrm-llava": Variant("lrm-llava", finetune_tasks=tuple(cfg.tasks), mix=cfg.mix, seed=cfg.seed),
+    }
+    return [known[name] for name in cfg.models]
+
+
+def step_data(cfg: DemoConfig, out: Path, world: Path, variant: Variant) -> dict[str, Path]:
+    """Build the pretrain and finetune JSON of one variant with the data builder."""
     from lrm_llava.instruct import BuildConfig, build_dataset
 
-    folder = out / "data" / name
-    english_only = name == "english-only"
+    folder = out / "data" / variant.name
     files = {}
-    for stage, source in (("pretrain", "captions_en.json"), ("finetune", "vqa_en.json")):
+    for stage, source, tasks in (("pretrain", "captions_en.json", variant.pretrain_tasks),
+                                 ("finetune", "vqa_en.json", variant.finetune_tasks)):
         path = folder / f"{stage}.json"
         files[stage] = path
         if path.exists():
-            _log(f"data/{name}/{stage}: reusing {path}")
+            _log(f"data/{variant.name}/{stage}: reusing {path}")
             continue
-        _log(f"data/{name}/{stage}: building from {source}")
+        _log(f"data/{variant.name}/{stage}: building from {source} (tasks: {', '.join(tasks) or 'English only'})")
         build_dataset(BuildConfig(
             sources=[str(world / source)],
             out=str(path),
@@ -119,40 +146,44 @@ def step_data(cfg: DemoConfig, out: Path, world: Path, name: str) -> dict[str, P
             languages=list(NON_ENGLISH),
             backend="table",
             table=str(world / "translations.jsonl"),
-            ratio=0.0 if english_only else cfg.mix,
-            tasks=[] if english_only else (["mvqa"] if stage == "pretrain" else list(cfg.tasks)),
-            seed=cfg.seed,
+            ratio=variant.mix if tasks else 0.0,
+            tasks=list(tasks),
+            seed=variant.seed,
             image_root=str(world),
             progress=False,
         ))
     return files
 
 
-def step_train(cfg: DemoConfig, out: Path, world: Path, backbones: Path, name: str,
-               data: dict[str, Path]) -> Path:
+def step_train(cfg: DemoConfig, out: Path, world: Path, variant: Variant, data: dict[str, Path]) -> Path:
+    """Stage 1 then stage 2 of one variant; a stage whose folder is marked DONE is reused."""
     from lrm_llava.train import load_recipe, run_training
 
-    models = out / "models" / name
+    backbones = out / variant.backbones
+    models = out / "models" / variant.name
     previous: Path | None = None
     for stage in ("pretrain", "finetune"):
         folder = models / stage
         if _done(folder / "DONE"):
-            _log(f"train/{name}/{stage}: reusing {folder}")
+            _log(f"train/{variant.name}/{stage}: reusing {folder}")
             previous = folder
             continue
+        # a stage killed after a checkpoint resumes from it instead of starting over
+        resume = any(folder.glob("checkpoint-*"))
         overrides = {
             "output_dir": str(folder),
+            "resume": resume,
             "data": [str(data[stage])],
             "image_root": str(world),
-            "seed": cfg.seed,
-            **({"vision_path": str(backbones / "vision"), "llm_path": str(backbones / "llm")}),
+            "seed": variant.seed,
+            "vision_path": str(backbones / "vision"),
+            "llm_path": str(backbones / "llm"),
             **({"projector": str(previous)} if previous is not None else {}),
+            **({"max_steps": 30} if cfg.quick else {}),
             **cfg.train_overrides,
         }
-        if cfg.quick:
-            overrides.setdefault("max_steps", 30)
         train_cfg = load_recipe(cfg.recipe, stage, overrides)
-        _log(f"train/{name}/{stage}: {', '.join(str(p) for p in train_cfg.data)}")
+        _log(f"train/{variant.name}/{stage}: {', '.join(str(p) for p in train_cfg.data)}")
         start = time.time()
         run_training(train_cfg)
         _mark(folder / "DONE", {"seconds": round(time.time() - start, 1)})
@@ -188,15 +219,17 @@ def step_bench(cfg: DemoConfig, out: Path, world: Path) -> Path:
     return root
 
 
-def step_eval(cfg: DemoConfig, out: Path, bench_root: Path, name: str, model_dir: Path) -> list[dict]:
+def step_eval(cfg: DemoConfig, out: Path, bench_root: Path, name: str, model_dir: Path,
+              benchmarks: tuple[str, ...] = BENCHMARKS) -> list[dict]:
+    """Evaluate one model on the benchmarks in every language (finished predictions are reused)."""
     from lrm_llava.bench.run import EvalConfig, run_eval
 
-    _log(f"eval/{name}: {', '.join(BENCHMARKS)} x 10 languages")
+    _log(f"eval/{name}: {', '.join(benchmarks)} x {len(ALL_CODES)} languages")
     return run_eval(EvalConfig(
         out=out / "eval" / name,
         model=model_dir,
         bench_root=bench_root,
-        benchmarks=list(BENCHMARKS),
+        benchmarks=list(benchmarks),
         languages="all",
         batch_size=cfg.batch_size,
         limit=cfg.eval_limit,
@@ -226,12 +259,13 @@ def run_demo(cfg: DemoConfig) -> Path:
         return result
 
     world = timed("world", step_world, cfg, out)
-    backbones = timed("backbones", step_backbones, cfg, out, world)
+    timed("backbones", step_backbones, cfg, out, world)
     bench_root = timed("bench", step_bench, cfg, out, world)
     rows: list[dict] = []
-    for name in cfg.models:
-        data = timed(f"data/{name}", step_data, cfg, out, world, name)
-        model_dir = timed(f"train/{name}", step_train, cfg, out, world, backbones, name, data)
+    for variant in demo_variants(cfg):
+        name = variant.name
+        data = timed(f"data/{name}", step_data, cfg, out, world, variant)
+        model_dir = timed(f"train/{name}", step_train, cfg, out, world, variant, data)
         rows += timed(f"eval/{name}", step_eval, cfg, out, bench_root, name, model_dir)
     report_dir = out / "report"
     write_results(rows, report_dir)

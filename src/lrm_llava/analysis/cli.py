@@ -21,7 +21,9 @@ ANALYZE_COMMANDS: tuple[str, ...] = (
 )
 """Functions adding an `analyze <name>` subcommand, as "module:function"."""
 
-TOP_LEVEL_COMMANDS: tuple[str, ...] = ()
+TOP_LEVEL_COMMANDS: tuple[str, ...] = (
+    "lrm_llava.analysis.experiments:register",
+)
 """Functions adding a top-level command, as "module:function"."""
 
 

@@ -1,0 +1,178 @@
+"""Experiment runner: arms, aggregation (mean ± std, Avg), the noise rule, summary tables, and one
+end-to-end ablation run on the quick ShapeWorld recipe (two arms, one seed, POPE only, a few
+training steps) including a resume that must not train or load a model again."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+
+import pytest
+
+from lrm_llava.analysis.experiments import (
+    ALL_TASKS,
+    AVG,
+    LARGE_LM_FOLDER,
+    aggregate,
+    compare,
+    experiment_arms,
+    mean_std,
+    run_experiment,
+    select_arms,
+    summary_table,
+    variant_name,
+)
+from lrm_llava.errors import UserError
+from lrm_llava.languages import ALL_CODES, ENGLISH, NON_ENGLISH
+
+
+def _rows(variant: str, seed: int, en: float, others: dict[str, float] | float, bench: str = "pope") -> list[dict]:
+    values = {c: (others[c] if isinstance(others, dict) else others) for c in NON_ENGLISH}
+    return [{"experiment": "ablation", "variant": variant, "seed": seed, "benchmark": bench, "language": lang,
+             "metric": "f1", "value": value} for lang, value in [(ENGLISH, en), *values.items()]]
+
+
+# ------------------------------------------------------------------------------------------ arms
+def test_arms_of_each_experiment():
+    ablation = experiment_arms("ablation")
+    assert [a.label for a in ablation] == [
+        "w/o all task instructions", "w/o MVQA (pretraining)", "w/o MVQA (finetuning)", "w/o EP-VQA",
+        "w/o BVQA", "LRM-LLaVA"]
+    by_label = {a.label: a for a in ablation}
+    assert (by_label["w/o all task instructions"].pretrain_tasks, by_label["w/o all task instructions"].finetune_tasks) == ((), ())
+    assert (by_label["w/o MVQA (pretraining)"].pretrain_tasks, by_label["w/o MVQA (pretraining)"].finetune_tasks) == ((), ALL_TASKS)
+    assert by_label["w/o MVQA (finetuning)"].finetune_tasks == ("epvqa", "bvqa")
+    assert by_label["w/o EP-VQA"].finetune_tasks == ("mvqa", "bvqa")
+    assert by_label["w/o BVQA"].finetune_tasks == ("mvqa", "epvqa")
+    assert {a.reference for a in ablation[:-1]} == {"lrm-llava"} and ablation[-1].reference is None
+
+    mix = experiment_arms("mix")
+    assert [a.mix for a in mix] == [0.4, 0.7, 1.0, 1.5]
+    assert all(a.finetune_tasks == ALL_TASKS for a in mix)
+
+    backbones = experiment_arms("backbones", quick=True)
+    assert [a.backbones for a in backbones] == ["backbones", "backbones", LARGE_LM_FOLDER, LARGE_LM_FOLDER]
+    assert [a.label for a in backbones][::2] == ["LM 96x2 w/o all instructions", "LM 256x4 w/o all instructions"]
+    assert backbones[2].reference == backbones[3].key  # each LM size is compared with its own full recipe
+
+    # Same recipe -> same folder: the full recipe is trained once for all three experiments.
+    full = {a.key for a in ablation if a.label == "LRM-LLaVA"}
+    assert full == {a.key for a in mix if a.mix == 1.0} == {backbones[1].key}
+    for arms in (ablation, mix, backbones):
+        names = [variant_name(a, s) for a in arms for s in range(3)]
+        assert len(set(names)) == len(names)
+        assert all(re.fullmatch(r"[a-z0-9.-]+", n) for n in names)
+
+
+def test_variant_names_and_selection():
+    full, no_bvqa = experiment_arms("ablation")[-1], experiment_arms("ablation")[-2]
+    assert [variant_name(full, s) for s in range(3)] == ["lrm-llava", "lrm-llava-s1", "lrm-llava-s2"]
+    assert variant_name(no_bvqa, 0) == "no-bvqa-s0"
+    arms = experiment_arms("ablation")
+    assert [a.key for a in select_arms(arms, ["lrm-llava", "w/o BVQA"])] == ["no-bvqa", "lrm-llava"]
+    assert select_arms(arms, None) == arms
+    with pytest.raises(UserError, match="no-such-arm"):
+        select_arms(arms, ["no-such-arm"])
+    with pytest.raises(UserError, match="unknown experiment"):
+        experiment_arms("tables")
+
+
+# ----------------------------------------------------------------------------------- aggregation
+def test_mean_std():
+    assert mean_std([1.0, 2.0, 3.0]) == (2.0, 1.0, 3)
+    assert mean_std([5.0]) == (5.0, None, 1)
+    assert mean_std([]) == (None, None, 0)
+    assert mean_std([4.0, float("nan"), 6.0, None]) == (5.0, pytest.approx(math.sqrt(2)), 2)
+
+
+def test_aggregate_hand_computed():
+    # seed 0: En 60, Zh 59, the other eight 50 -> Avg (59 + 8 x 50) / 9 = 51
+    # seed 1: En 64, all nine 53               -> Avg 53
+    rows = _rows("A", 0, 60.0, {**dict.fromkeys(NON_ENGLISH, 50.0), "zh": 59.0}) + _rows("A", 1, 64.0, 53.0)
+    agg = {(r["variant"], r["benchmark"], r["language"]): r for r in aggregate(rows)}
+    assert len(agg) == len(ALL_CODES) + 1
+    en, avg, zh = agg[("A", "pope", ENGLISH)], agg[("A", "pope", AVG)], agg[("A", "pope", "zh")]
+    assert (en["mean"], en["n"]) == (62.0, 2) and en["std"] == pytest.approx(math.sqrt(8))
+    assert avg["mean"] == pytest.approx(52.0) and avg["std"] == pytest.approx(math.sqrt(2))
+    assert zh["mean"] == 56.0 and zh["std"] == pytest.approx(math.sqrt(18))
+
+
+def test_compare_noise_rule():
+    far = compare([10.0, 12.0], [20.0, 22.0])  # diff -10, pooled std sqrt(2): far outside 2 x 1.41
+    assert far["diff"] == -10.0 and far["pooled_std"] == pytest.approx(math.sqrt(2))
+    assert far["verdict"] == "outside noise"
+    near = compare([10.0, 14.0], [12.0, 16.0])  # diff -2, pooled std 2.83: |diff| < 5.66
+    assert near["diff"] == -2.0 and near["verdict"] == "within noise"
+    edge = compare([10.0, 12.0], [10.0 + 2 * math.sqrt(2) + 0.01, 12.0 + 2 * math.sqrt(2) + 0.01])
+    assert edge["verdict"] == "outside noise"  # just past 2 x pooled std
+    assert compare([1.0], [5.0, 6.0]) == {"diff": -4.5, "pooled_std": None, "verdict": "n/a"}
+    assert compare([3.0, 3.0], [3.0, 3.0])["verdict"] == "within noise"
+    assert compare([3.0, 3.0], [4.0, 4.0])["verdict"] == "outside noise"  # no variance, real difference
+
+
+def test_summary_table_verdicts():
+    arms = select_arms(experiment_arms("ablation"), ["english-only", "lrm-llava"])
+    # En: 70/72 vs 71/71 -> diff 0, within noise; Avg: 50/52 vs 60/62 -> diff -10, pooled sqrt(2)
+    rows = (_rows("w/o all task instructions", 0, 70.0, 50.0) + _rows("w/o all task instructions", 1, 72.0, 52.0)
+            + _rows("LRM-LLaVA", 0, 71.0, 60.0) + _rows("LRM-LLaVA", 1, 71.0, 62.0))
+    lines = summary_table(rows, arms, "pope").splitlines()
+    assert lines[0] == "| Variant | Seeds | En | Avg | Δ En | Δ Avg | Noise verdict |"
+    assert lines[2] == ("| w/o all task instructions | 2 | 71.0 ± 1.4 | 51.0 ± 1.4 | +0.0 | -10.0 | "
+                        "Avg outside noise; En within noise |")
+    assert lines[3] == "| LRM-LLaVA | 2 | 71.0 ± 0.0 | 61.0 ± 1.4 |  |  | reference |"
+    wide = summary_table(rows, arms, "pope", per_language=True).splitlines()[0]
+    assert wide.startswith("| Variant | Seeds | En | Zh |") and "| Hr | Avg | Δ En |" in wide
+
+
+# ------------------------------------------------------------------------------------ end to end
+@pytest.fixture(scope="module")
+def quick_out(tmp_path_factory):
+    """An --out folder holding a quick world and barely trained backbones (the runner reuses both)."""
+    from lrm_llava.world import build_world
+    from lrm_llava.world.backbones import QUICK, BackboneConfig, train_backbones
+
+    out = tmp_path_factory.mktemp("experiments")
+    build_world(out / "world", quick=True)
+    train_backbones(out / "world", out / "backbones",
+                    config=BackboneConfig(**{**QUICK, "clip_steps": 5, "llm_steps": 5, "clip_heldout": 16}))
+    return out
+
+
+@pytest.mark.slow
+def test_ablation_end_to_end_and_resume(quick_out, monkeypatch):
+    kwargs = dict(out=quick_out, seeds=1, quick=True, eval_limit=2, benchmarks=["pope"],
+                  variants=["w/o all task instructions", "lrm-llava"], train_overrides={"max_steps": 3}, threads=1)
+    rows = run_experiment("ablation", **kwargs)
+
+    labels = ["w/o all task instructions", "LRM-LLaVA"]
+    assert len(rows) == 2 * len(ALL_CODES)
+    for label in labels:
+        mine = [r for r in rows if r["variant"] == label]
+        assert [r["language"] for r in mine] == list(ALL_CODES)
+        assert {(r["experiment"], r["seed"], r["benchmark"], r["metric"]) for r in mine} == {("ablation", 0, "pope", "f1")}
+        assert all(0.0 <= r["value"] <= 100.0 for r in mine)
+    for name in ("english-only", "lrm-llava"):  # seed 0 of the demo's models keeps the demo's folder names
+        assert (quick_out / "models" / name / "finetune" / "DONE").is_file()
+
+    folder = quick_out / "ablation"
+    assert json.loads((folder / "rows.json").read_text(encoding="utf-8")) == rows
+    with open(folder / "rows.csv", encoding="utf-8") as fh:
+        table = list(csv.DictReader(fh))
+    assert list(table[0]) == ["experiment", "variant", "seed", "benchmark", "language", "metric", "value"]
+    assert [(r["variant"], r["language"]) for r in table] == [(r["variant"], r["language"]) for r in rows]
+    summary = (folder / "summary.md").read_text(encoding="utf-8")
+    assert "## POPE" in summary and "![ablation](ablation.png)" in summary
+    assert re.search(r"^\| w/o all task instructions \| 1 \| [\d.]+ \| [\d.]+ \| [+-][\d.]+ \| [+-][\d.]+ \| "
+                     r"n/a \(needs ≥ 2 seeds\) \|$", summary, re.M)
+    assert re.search(r"^\| LRM-LLaVA \| 1 \| [\d.]+ \| [\d.]+ \|  \|  \| reference \|$", summary, re.M)
+    assert (folder / "ablation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # Rerun: every step is cached, so neither training nor model loading may happen again.
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a cached step was redone")
+
+    monkeypatch.setattr("lrm_llava.train.run_training", forbidden)
+    monkeypatch.setattr("lrm_llava.infer.load_model", forbidden)
+    assert run_experiment("ablation", **kwargs) == rows
