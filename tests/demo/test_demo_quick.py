@@ -1,0 +1,60 @@
+"""Smoke test of the whole pipeline: `lrm-llava demo --quick` through the real entry point, then a
+rerun that must reuse every step (nothing retrained, same report)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lrm_llava.cli import main
+from lrm_llava.languages import ALL_CODES
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_quick_runs_end_to_end_and_resumes(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--quick", "--eval-limit", "6"]) == 0
+
+    # the documented layout
+    for rel in ("world/world.json", "world/translations.jsonl", "backbones/vision/config.json",
+                "backbones/llm/config.json", "data/lrm-llava/finetune.json", "data/english-only/pretrain.json",
+                "models/lrm-llava/pretrain/config.json", "models/lrm-llava/finetune/config.json",
+                "models/english-only/finetune/config.json", "report/results.json", "report/report.md"):
+        assert (out / rel).exists(), rel
+
+    rows = json.loads((out / "report/results.json").read_text(encoding="utf-8"))
+    seen = {(r["model"], r["benchmark"], r["language"]) for r in rows}
+    for model in ("english-only", "lrm-llava"):
+        for bench in ("mme", "pope", "mmbench", "seed"):
+            for lang in ALL_CODES:
+                assert (model, bench, lang) in seen, (model, bench, lang)
+    report = (out / "report/report.md").read_text(encoding="utf-8")
+    assert "Avg = mean of the 9 non-English languages" in report
+
+    # the lrm-llava data holds all three task instructions in non-English languages
+    samples = json.loads((out / "data/lrm-llava/finetune.json").read_text(encoding="utf-8"))
+    assert {s["task"] for s in samples if s["lang"] != "en" or s["answer_lang"] != "en"} == {"mvqa", "epvqa", "bvqa"}
+    english = json.loads((out / "data/english-only/finetune.json").read_text(encoding="utf-8"))
+    assert {s["lang"] for s in english} == {"en"}
+
+    # a rerun reuses every finished step and reproduces the results
+    weights = (out / "models/lrm-llava/finetune/model.safetensors").stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(["demo", "--out", str(out), "--quick", "--eval-limit", "6"]) == 0
+    log = capsys.readouterr().out
+    assert "train/lrm-llava/finetune: reusing" in log
+    assert (out / "models/lrm-llava/finetune/model.safetensors").stat().st_mtime_ns == weights
+    assert json.loads((out / "report/results.json").read_text(encoding="utf-8")) == rows
+
+
+def test_every_subcommand_has_help(capsys):
+    for command in (["--help"], ["world", "--help"], ["data", "build", "--help"], ["train", "--help"],
+                    ["chat", "--help"], ["bench", "translate", "--help"], ["eval", "--help"],
+                    ["analyze", "bleu", "--help"], ["analyze", "gap", "--help"], ["experiment", "--help"],
+                    ["demo", "--help"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(command)
+        assert exit_info.value.code == 0, command
+    assert "demo" in capsys.readouterr().out
