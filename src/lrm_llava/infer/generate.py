@@ -125,7 +125,8 @@ def generate_batch(
         for q, img in zip(questions, images)
     ]
     # Length before image expansion is enough to group similar prompts (every image adds the same).
-    lengths = [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
+    # One batched tokenizer call (the fast tokenizer encodes the list in one Rust call).
+    lengths = [len(ids) for ids in tokenizer(prompts, add_special_tokens=False)["input_ids"]]
     order = sorted(range(len(prompts)), key=lambda i: (-lengths[i], i))
     batches = [order[i: i + batch_size] for i in range(0, len(order), batch_size)]
     results: list[str | None] = [None] * len(prompts)

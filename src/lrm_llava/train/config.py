@@ -84,6 +84,18 @@ class TrainConfig(TrainingArguments):
     max_image_pixels: int = field(default=64_000_000, metadata={"help": "Largest image (width x height) accepted: decompression-bomb guard."})
     """Largest image (width × height) accepted: the decompression-bomb guard."""
 
+    # -- speed-ups (docs/performance.md) -----------------------------------------------------------
+    packing: bool = field(default=False, metadata={"help": "Pack several samples per row (positions restart per sample, no attention across samples)."})
+    """Pack each micro-batch's samples into rows (block-diagonal causal attention; flash varlen on GPU)."""
+    packing_max_length: int | None = field(default=None, metadata={"help": "Most tokens per packed row; None: the longest sample of the batch."})
+    """Most tokens per packed row; None: the longest sample of each micro-batch."""
+    chunked_loss: bool = field(default=False, metadata={"help": "Linear + cross-entropy over trained tokens in chunks (Liger's fused kernel on GPU when installed)."})
+    """Compute the loss without materialising full logits (chunked torch, or Liger's fused kernel)."""
+    vision_cache: bool = field(default=False, metadata={"help": "Cache frozen vision-tower features per image (exact)."})
+    """Run the frozen vision tower once per distinct image and reuse its features (exact)."""
+    vision_cache_dir: str | None = field(default=None, metadata={"help": "Folder that keeps cached vision features across stages and runs."})
+    """Folder for the vision-feature cache (shared by both stages); None: memory only."""
+
     # -- run ------------------------------------------------------------------------------------
     resume: bool = field(default=False, metadata={"help": "Resume from the latest checkpoint in output_dir."})
     """Resume from the latest checkpoint-* in output_dir (or from resume_from_checkpoint if set)."""

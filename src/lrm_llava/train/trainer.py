@@ -98,9 +98,26 @@ def build_dataset(cfg: TrainConfig, processor, *, show_progress: bool = True) ->
 
 
 def build_collator(cfg: TrainConfig, processor) -> Callable[[Sequence[dict[str, Any]]], dict[str, torch.Tensor]]:
-    """The batch collator (right padding)."""
+    """The batch collator (right padding, or packed rows when `cfg.packing`)."""
     tokenizer = getattr(processor, "tokenizer", processor)
+    if getattr(cfg, "packing", False):
+        from lrm_llava.train.packing import PackingCollator
+
+        return PackingCollator(pad_token_id=int(tokenizer.pad_token_id), max_length=cfg.packing_max_length)
     return LlavaCollator(pad_token_id=int(tokenizer.pad_token_id))
+
+
+def build_loss_fn(cfg: TrainConfig) -> Callable:
+    """`forward_and_loss`, or the fast forward when packing / chunked loss / vision cache is on."""
+    if not (getattr(cfg, "packing", False) or getattr(cfg, "chunked_loss", False) or getattr(cfg, "vision_cache", False)):
+        return forward_and_loss
+    import functools
+
+    from lrm_llava.train.loss import fast_forward_and_loss
+    from lrm_llava.train.vision_cache import VisionFeatureCache
+
+    cache = VisionFeatureCache(cfg.vision_cache_dir) if cfg.vision_cache else None
+    return functools.partial(fast_forward_and_loss, vision_cache=cache, chunked_loss=cfg.chunked_loss)
 
 
 def forward_and_loss(model, inputs: dict[str, torch.Tensor], num_items_in_batch=None):
@@ -320,7 +337,7 @@ def run_training(cfg: TrainConfig, *, callbacks: Sequence[TrainerCallback] = ())
     trainer = LlavaTrainer(
         model=model, args=cfg, train_dataset=dataset, data_collator=build_collator(cfg, processor),
         processing_class=processor, lengths=dataset.lengths, has_image=dataset.has_image,
-        callbacks=list(callbacks),
+        callbacks=list(callbacks), loss_fn=build_loss_fn(cfg),
     )
     trainer.remove_callback(ProgressCallback)
     trainer.add_callback(DenseLogCallback(out / LOG_FILE if main else None, global_batch))
