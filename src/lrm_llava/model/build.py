@@ -97,7 +97,14 @@ def load_vision_tower(vision: str | Path, *, dtype=None):
         vision_model = cls.from_pretrained(folder, dtype=dtype)
     finally:
         hf_logging.set_verbosity(verbosity)
-    image_processor = AutoImageProcessor.from_pretrained(folder)
+    try:
+        image_processor = AutoImageProcessor.from_pretrained(folder)
+    except ImportError:
+        # transformers 5.17 without torchvision has no auto class; the Pillow processors do the same job
+        import transformers
+
+        pil_class = "CLIPImageProcessorPil" if family == "clip" else "SiglipImageProcessorPil"
+        image_processor = getattr(transformers, pil_class).from_pretrained(folder)
     return vision_model, image_processor, family
 
 

@@ -167,13 +167,19 @@ class TrainConfig(TrainingArguments):
         if not self.warmup_steps and self.warmup_ratio:
             # transformers reads a float warmup_steps in [0, 1) as a ratio of all steps.
             self.warmup_steps = float(self.warmup_ratio)
-        # Route LLaVA's familiar `gradient_checkpointing` to its new name without the deprecation
-        # warning; non-reentrant checkpointing works with frozen embeddings (no input grads needed).
-        if self.activation_checkpointing is None and self.gradient_checkpointing is not None:
-            self.activation_checkpointing = bool(self.gradient_checkpointing)
-            self.gradient_checkpointing = None
-        if self.gradient_checkpointing_kwargs is None and self.activation_checkpointing_kwargs is None:
-            self.activation_checkpointing_kwargs = {"use_reentrant": False}
+        # Non-reentrant checkpointing works with frozen embeddings (no input grads needed). Recent
+        # transformers renamed the flag `activation_checkpointing`; route LLaVA's familiar
+        # `gradient_checkpointing` there without the deprecation warning, and keep older releases
+        # (5.17, common on GPU machines) on the old name.
+        if hasattr(self, "activation_checkpointing"):
+            if self.activation_checkpointing is None and self.gradient_checkpointing is not None:
+                self.activation_checkpointing = bool(self.gradient_checkpointing)
+                self.gradient_checkpointing = None
+            if self.gradient_checkpointing_kwargs is None and self.activation_checkpointing_kwargs is None:
+                self.activation_checkpointing_kwargs = {"use_reentrant": False}
+        elif self.gradient_checkpointing_kwargs is None:
+            self.gradient_checkpointing = bool(self.gradient_checkpointing)
+            self.gradient_checkpointing_kwargs = {"use_reentrant": False}
         if isinstance(self.deepspeed, str) and self.deepspeed in SHIPPED_DEEPSPEED:
             from lrm_llava.train.launch import config_path
 
