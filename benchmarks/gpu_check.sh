@@ -48,10 +48,10 @@ for mod in ("liger_kernel", "flash_attn"):
 '
 nvidia-smi --query-gpu=name,memory.total,memory.used,clocks.max.sm --format=csv >"$LOG_DIR/nvidia-smi.txt" 2>&1 || true
 
-run_step pytest 100 "$PY" -m pytest -q -x -p no:cacheprovider tests/perf tests/infer/test_infer_generate.py
+run_step pytest 80 "$PY" -m pytest -q -x -p no:cacheprovider tests/perf tests/infer/test_infer_generate.py
 
 run_step train_1b 120 "$PY" benchmarks/train_throughput.py --gpu --sizes 1b --steps 6 --repeats 1
-run_step train_7b 170 "$PY" benchmarks/train_throughput.py --gpu --sizes 7b --steps 4 --repeats 1
+run_step train_7b 150 "$PY" benchmarks/train_throughput.py --gpu --sizes 7b --steps 4 --repeats 1
 
 run_step eval_gpu 90 "$PY" benchmarks/eval_throughput.py --device cuda --dtype float32 --questions 128 \
     --batch-size 32 --repeats 1 --image-size 224 --patch-size 14 --text-hidden 1024 --vision-hidden 512 --layers 8

@@ -206,4 +206,6 @@ def test_recipe_errors_and_overrides(tmp_path):
     with pytest.raises(UserError, match="unknown recipe 'nope'"):
         resolve_recipe("nope", "pretrain")
     cfg = load_recipe("tiny", "finetune", {"output_dir": str(tmp_path)})
-    assert cfg.learning_rate == 2e-5 and cfg.bf16 is False and cfg.report_to in ("none", [], ["none"])
+    assert cfg.learning_rate == 2e-5 and cfg.report_to in ("none", [], ["none"])
+    # bf16 is "auto": on where the device supports it, never on the CPU
+    assert cfg.bf16 is (cfg.use_cpu is False and torch.cuda.is_available() and torch.cuda.is_bf16_supported())
