@@ -14,24 +14,7 @@ import argparse
 
 from lrm_llava.bench.common import BENCHMARKS
 from lrm_llava.errors import UserError
-
-
-def _options(items: list[str]) -> dict:
-    out: dict = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise UserError(f"--option {item!r}: expected KEY=VALUE")
-        value = value.strip()
-        for cast in (int, float):
-            try:
-                out[key.strip()] = cast(value)
-                break
-            except ValueError:
-                continue
-        else:
-            out[key.strip()] = value
-    return out
+from lrm_llava.options import number_or_text, parse_key_values
 
 
 def register(subparsers) -> None:
@@ -90,7 +73,7 @@ def register(subparsers) -> None:
 def _translate(args: argparse.Namespace) -> int:
     from lrm_llava.bench.translation import TranslateConfig, translate_benchmark
 
-    options = _options(args.option)
+    options = parse_key_values(args.option, "--option", number_or_text)
     for key, value in (("path", args.table or None), ("model", args.model), ("base_url", args.base_url)):
         if value:
             options[key] = value

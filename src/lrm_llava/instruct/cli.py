@@ -9,23 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from lrm_llava.errors import UserError
-
-
-def _key_values(items: list[str], what: str, cast=str) -> dict:
-    out = {}
-    for item in items:
-        for part in item.split(","):
-            if not part.strip():
-                continue
-            key, sep, value = part.partition("=")
-            if not sep:
-                raise UserError(f"{what} {part!r}: expected KEY=VALUE")
-            try:
-                out[key.strip()] = cast(value.strip())
-            except ValueError:
-                raise UserError(f"{what} {part!r}: {value!r} is not a valid value") from None
-    return out
+from lrm_llava.options import number_or_text, parse_key_values
 
 
 def register(subparsers) -> None:
@@ -70,16 +54,6 @@ def register(subparsers) -> None:
     data.set_defaults(func=lambda args: data.print_help() or 2)
 
 
-def _number(value: str):
-    try:
-        return int(value)
-    except ValueError:
-        try:
-            return float(value)
-        except ValueError:
-            return value
-
-
 def config_from_args(args: argparse.Namespace):
     from lrm_llava.instruct.build import DEFAULT_PRICES, BuildConfig
     from lrm_llava.translate import KeepEnglishRules
@@ -88,7 +62,7 @@ def config_from_args(args: argparse.Namespace):
     if args.tasks is not None:
         tasks = [] if args.tasks.strip().lower() in ("", "none") else [t.strip() for t in args.tasks.split(",") if t.strip()]
     rules = KeepEnglishRules(enabled=not args.no_keep_english,
-                             source_modes=_key_values(args.source_mode, "--source-mode"))
+                             source_modes=parse_key_values(args.source_mode, "--source-mode"))
     return BuildConfig(
         sources=args.source,
         out=args.out,
@@ -98,18 +72,18 @@ def config_from_args(args: argparse.Namespace):
         table=args.table,
         model=args.model,
         base_url=args.base_url,
-        backend_options=_key_values(args.option, "--option", _number),
+        backend_options=parse_key_values(args.option, "--option", number_or_text),
         ratio=args.mix,
         english_share=args.english_share,
         tasks=tasks,
-        task_weights=_key_values(args.task_weights, "--task-weights", float),
+        task_weights=parse_key_values(args.task_weights, "--task-weights", float),
         cache=args.cache,
         dry_run=args.dry_run,
         seed=args.seed,
         image_root=args.image_root,
         keep_english=rules,
         check_language=args.check_language,
-        prices={**DEFAULT_PRICES, **_key_values(args.price, "--price", float)},
+        prices={**DEFAULT_PRICES, **parse_key_values(args.price, "--price", float)},
         max_segment_chars=args.max_segment_chars,
         progress=not args.no_progress,
     )
