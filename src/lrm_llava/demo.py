@@ -33,6 +33,11 @@ MODELS = ("english-only", "lrm-llava")
 
 BENCHMARKS = ("mme", "pope", "mmbench", "seed")
 
+DEMO_BENCH_SIZES = {"mme_images": 13, "pope_images": 8, "mmbench_questions": 40, "seed_questions": 100}
+"""Benchmark sizes of the full demo (WorldConfig fields): about 100 questions per benchmark and
+language (MME 13 images x 4 subtasks x 2, POPE ~36 per split x 3, MMBench 40 questions ~ 120 rows
+with rotations, SEED 100), so that 2 models x 4 benchmarks x 10 languages stay within minutes."""
+
 
 @dataclass
 class DemoConfig:
@@ -84,7 +89,10 @@ def step_world(cfg: DemoConfig, out: Path) -> Path:
         _log(f"world: reusing {world}")
     else:
         _log("world: rendering scenes, realizing ten languages, exporting sources and benchmarks")
-        build_world(world, seed=cfg.seed, quick=cfg.quick)
+        from lrm_llava.world.export import QUICK, WorldConfig
+
+        sizes = QUICK if cfg.quick else DEMO_BENCH_SIZES
+        build_world(world, config=WorldConfig(seed=cfg.seed, quick=cfg.quick, **sizes))
     return world
 
 
