@@ -127,16 +127,6 @@ def naive_translate(translator: CountingTranslator, texts: list[str], src: str, 
     return out
 
 
-class _BoundedEngine:
-    """A CTranslate2 engine proxy that decodes at most `max_len` tokens (like `max_new_tokens`)."""
-
-    def __init__(self, engine, max_len: int):
-        self.engine, self.max_len = engine, max_len
-
-    def translate_batch(self, tokens, **kw):
-        return self.engine.translate_batch(tokens, max_decoding_length=self.max_len, **kw)
-
-
 def cache_benchmark(hf_translator, texts: list[str], src: str, tgt: str, workdir: Path, repeats: int = 2) -> dict:
     """Time the baseline and a cold-cache `translate_texts` (best of `repeats`, interleaved), then a warm rerun."""
     from lrm_llava.translate import TranslationCache, translate_texts
@@ -189,9 +179,9 @@ def ct2_benchmark(model_dir: Path, workdir: Path, texts: list[str], src: str, tg
     ct2_dir = workdir / "marian-ct2"
     TransformersConverter(str(model_dir)).convert(str(ct2_dir), force=True)
     hf = make_translator("marian", path=str(model_dir), max_new_tokens=max_len, batch_size=batch)
-    ct = make_translator("ct2", path=str(ct2_dir), tokenizer=str(model_dir), family="marian", batch_size=batch)
     # One thread each (torch is set to 1 in main); CTranslate2 otherwise takes 4 intra-op threads.
-    ct.engine = _BoundedEngine(ctranslate2.Translator(str(ct2_dir), device="cpu", intra_threads=1), max_len)
+    ct = make_translator("ct2", path=str(ct2_dir), tokenizer=str(model_dir), family="marian", batch_size=batch,
+                         max_new_tokens=max_len, threads=1)
     hf.translate(texts[:2], src, tgt)
     ct.translate(texts[:2], src, tgt)
     t0 = time.perf_counter()
@@ -229,10 +219,9 @@ def main(argv: list[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         model_dir = build_tiny_marian(workdir / "marian", texts, d_model=args.d_model, layers=args.layers)
-        hf = make_translator("marian", path=str(model_dir), max_new_tokens=args.max_new_tokens, batch_size=args.batch_size)
         # A random model's output lengths are arbitrary: no length-ratio check, nothing is retried.
-        # (Set on the object: make_translator drops options whose value is None.)
-        hf.ratio_bounds = None
+        hf = make_translator("marian", path=str(model_dir), max_new_tokens=args.max_new_tokens,
+                             batch_size=args.batch_size, ratio_bounds=None)
         hf.max_batch = args.batch_size  # baseline and ours: the same batch per backend call
         part1 = cache_benchmark(hf, texts, "en", "de", workdir)
         unique = sorted(set(texts))

@@ -142,7 +142,8 @@ def make_translator(name: str, **options):
     `base_url`, `timeout`, `retries`, `backoff`, `batch_size`, `device`.
     """
     key = name.strip().lower()
-    options = {k: v for k, v in options.items() if v is not None}
+    # unset CLI flags arrive as None and mean "default"; ratio_bounds=None means "no length check"
+    options = {k: v for k, v in options.items() if v is not None or k == "ratio_bounds"}
     if key == "table":
         if "path" not in options:
             raise UserError("the table backend needs a table file: --table translations.jsonl")

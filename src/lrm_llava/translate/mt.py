@@ -161,6 +161,10 @@ class CT2Translator:
     device: str = "cpu"
     beam_size: int = 1
     max_input_tokens: int = 256
+    max_new_tokens: int = 256
+    """Longest output in tokens (CTranslate2's `max_decoding_length`), like the transformers backends."""
+    threads: int = 0
+    """CPU threads of the engine (`intra_threads`; 0 = CTranslate2's default of 4)."""
     ratio_bounds: tuple[float, float] | None = DEFAULT_RATIO_BOUNDS
     exact: bool = False
     max_batch: int = 512
@@ -181,13 +185,13 @@ class CT2Translator:
         from transformers import AutoTokenizer
 
         tr = cls(model=str(folder), family=family)
-        for key in ("batch_size", "device", "beam_size", "max_input_tokens"):
+        for key in ("batch_size", "device", "beam_size", "max_input_tokens", "max_new_tokens", "threads"):
             if key in options:
                 setattr(tr, key, type(getattr(tr, key))(options[key]))
         if "ratio_bounds" in options:
             tr.ratio_bounds = options["ratio_bounds"]
         tr.tokenizer = AutoTokenizer.from_pretrained(tok_folder)
-        tr.engine = ctranslate2.Translator(str(folder), device=tr.device)
+        tr.engine = ctranslate2.Translator(str(folder), device=tr.device, intra_threads=tr.threads)
         return tr
 
     def translate(self, texts: list[str], src: str, tgt: str) -> list[str]:
@@ -211,6 +215,7 @@ class CT2Translator:
                 target_prefix=[[prefix]] * len(batch) if prefix else None,
                 beam_size=self.beam_size,
                 max_batch_size=self.batch_size,
+                max_decoding_length=self.max_new_tokens,
             )
             for res, i in zip(results, batch):
                 hyp = res.hypotheses[0]
