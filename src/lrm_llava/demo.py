@@ -33,9 +33,9 @@ MODELS = ("english-only", "lrm-llava")
 
 BENCHMARKS = ("mme", "pope", "mmbench", "seed")
 
-DEMO_BENCH_SIZES = {"mme_images": 13, "pope_images": 8, "mmbench_questions": 40, "seed_questions": 100}
+DEMO_BENCH_SIZES = {"mme_images": 13, "pope_images": 16, "mmbench_questions": 40, "seed_questions": 100}
 """Benchmark sizes of the full demo (WorldConfig fields): about 100 questions per benchmark and
-language (MME 13 images x 4 subtasks x 2, POPE ~36 per split x 3, MMBench 40 questions ~ 120 rows
+language (MME 13 images x 4 subtasks x 2, POPE ~60 per split x 3, MMBench 40 questions ~ 120 rows
 with rotations, SEED 100), so that 2 models x 4 benchmarks x 10 languages stay within minutes."""
 
 
@@ -122,12 +122,17 @@ class Variant:
     """Folder (under the demo's out) of the vision/ and llm/ backbones."""
     seed: int = 0
     """Seed of the data mix and of training."""
+    epoch_scale: float = 1.0
+    """Multiplies the recipe's epochs. The English-only model gets 1 + mix so that it trains for as
+    many steps as the multilingual one (its data is 1 + mix times smaller): equal compute, so a gap
+    between the two comes from the data, not from more updates."""
 
 
 def demo_variants(cfg: DemoConfig) -> list[Variant]:
     """The demo's two models: English-only data, and the paper's recipe."""
     known = {
-        "english-only": Variant("english-only", pretrain_tasks=(), finetune_tasks=(), seed=cfg.seed),
+        "english-only": Variant("english-only", pretrain_tasks=(), finetune_tasks=(), seed=cfg.seed,
+                                epoch_scale=1.0 + cfg.mix),
         "lrm-llava": Variant("lrm-llava", finetune_tasks=tuple(cfg.tasks), mix=cfg.mix, seed=cfg.seed),
     }
     return [known[name] for name in cfg.models]
@@ -191,6 +196,7 @@ def step_train(cfg: DemoConfig, out: Path, world: Path, variant: Variant, data: 
             **cfg.train_overrides,
         }
         train_cfg = load_recipe(cfg.recipe, stage, overrides)
+        train_cfg.num_train_epochs *= variant.epoch_scale
         _log(f"train/{variant.name}/{stage}: {', '.join(str(p) for p in train_cfg.data)}")
         start = time.time()
         run_training(train_cfg)

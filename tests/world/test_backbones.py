@@ -47,13 +47,14 @@ def test_vision_folder_loads_like_a_real_clip(trained):
     model = CLIPModel.from_pretrained(folder, local_files_only=True)
     proc = CLIPImageProcessor.from_pretrained(folder, local_files_only=True)
     tok = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    assert model.config.vision_config.image_size == 64 and model.config.vision_config.patch_size == 16
+    # one patch per cell of the 3 x 3 layout: each image token sees exactly one shape
+    assert model.config.vision_config.image_size == 96 and model.config.vision_config.patch_size == 32
     img = Image.open(root / "world" / "images" / "sw_train_000000.png")
     px = proc(images=img, return_tensors="pt")["pixel_values"]
-    assert tuple(px.shape) == (1, 3, 64, 64)
+    assert tuple(px.shape) == (1, 3, 96, 96)
     with torch.no_grad():
         hidden = model.vision_model(pixel_values=px, output_hidden_states=True).hidden_states
-    assert hidden[-2].shape[1] == 1 + 16  # CLS + 16 patches
+    assert hidden[-2].shape[1] == 1 + 9  # CLS + 9 patches, one per cell
     ids = tok("There is one shape: a large red circle on the left.")["input_ids"]
     assert ids[0] == tok.bos_token_id and ids[-1] == tok.eos_token_id == model.config.text_config.eos_token_id
     assert tok.eos_token_id != 2  # CLIP treats eos id 2 as a legacy config and pools elsewhere

@@ -20,6 +20,7 @@ from lrm_llava.world.export import (
     WorldConfig,
     build_world,
 )
+from lrm_llava.world.scene import COLORS, KINDS
 
 EN = languages.get("en")
 SMALL = {"n_train_scenes": 40, "n_bench_scenes": 16}
@@ -74,7 +75,7 @@ def test_llava_json_structure(world):
     caps = json.loads((world / "captions_en.json").read_text())
     assert caps[0]["conversations"][0]["value"] == "<image>\nDescribe the image briefly."
     assert caps[0]["conversations"][1]["value"].startswith("There ")
-    assert Image.open(world / caps[0]["image"]).size == (64, 64)
+    assert Image.open(world / caps[0]["image"]).size == (96, 96)
 
 
 def test_vqa_answer_styles(world):
@@ -148,6 +149,8 @@ def test_pope_splits(world):
         per_image = defaultdict(Counter)
         for r in rows:
             assert r["text"].startswith("Is there a") and r["text"].endswith(" in the image?")
+            # objects are categories (the shape kinds), as COCO classes are in POPE: no colour words
+            assert r["text"].split()[3] in KINDS and not set(r["text"].split()) & set(COLORS)
             assert (root / "images" / r["image"]).is_file()
             per_image[r["image"]][r["label"]] += 1
         assert all(c["yes"] == c["no"] and 1 <= c["yes"] <= 3 for c in per_image.values())
@@ -176,7 +179,7 @@ def test_mmbench_tsv(world):
         assert all(sorted(o) == sorted(opts[0]) for o in opts)
     png = base64.b64decode(rows[0]["image"])
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    assert Image.open(io.BytesIO(png)).size == (64, 64)
+    assert Image.open(io.BytesIO(png)).size == (96, 96)
 
 
 def test_seed_json(world):

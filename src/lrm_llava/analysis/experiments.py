@@ -458,7 +458,9 @@ def run_experiment(
         name = variant_name(arm, seed)
         _log(f"{kind} {i}/{len(runs)}: {arm.label} (seed {seed}) -> {name}")
         variant = Variant(name, pretrain_tasks=arm.pretrain_tasks, finetune_tasks=arm.finetune_tasks,
-                          mix=arm.mix, backbones=arm.backbones, seed=seed)
+                          mix=arm.mix, backbones=arm.backbones, seed=seed,
+                          # the English-only arm trains as many steps as the full recipe (see Variant)
+                          epoch_scale=1.0 if arm.pretrain_tasks or arm.finetune_tasks else 1.0 + arm.mix)
         data = step_data(cfg, root, world, variant)
         model_dir = step_train(cfg, root, world, variant, data)
         results = step_eval(cfg, root, bench_root, name, model_dir, tuple(benches))

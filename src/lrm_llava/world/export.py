@@ -64,9 +64,10 @@ class WorldConfig:
     """Held-out scenes shared out among the benchmarks (never used for training)."""
     seed: int = 0
     """Seed of every random choice; the same seed gives the same files."""
-    image_size: int = 64
-    """Side of the square images in pixels (64 with patch 16 gives a tiny ViT 16 patches)."""
-    vqa_per_scene: int = 2
+    image_size: int = 96
+    """Side of the square images in pixels; a multiple of 3, so that the backbones' ViT has one patch per
+    cell of the 3 x 3 layout (96 px: patch 32, 9 image tokens)."""
+    vqa_per_scene: int = 4
     """VQA conversations per training scene."""
     max_turns: int = 3
     """Most question/answer rounds in one VQA conversation."""
@@ -161,13 +162,16 @@ def sample_turn(rng: random.Random, scene: Scene) -> Turn:
     task = rng.choices(
         ("exist", "count", "count_check", "color", "color_check", "kind", "where", "where_check",
          "mc_color", "mc_kind", "mc_where", "mc_count", "mc_which"),
-        weights=(4, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1),
+        weights=(12, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1),
     )[0]
+    # Existence questions, most about the kind alone, dominate on purpose: "is there a star?" needs
+    # one look-up in the image tokens, and it is what teaches a tiny LM to attend to them at all;
+    # the harder questions only start to learn once that circuit exists (docs/results.md).
     obj = rng.choice(scene.objects)
     open_form = rng.choice(("short", "short", "plain"))
     if task == "exist":
         yes = rng.random() < 0.5
-        with_color = rng.random() < 0.7
+        with_color = rng.random() < 0.25
         if yes:
             q = F.Exist(obj.kind, obj.color if with_color else None)
         else:
@@ -357,33 +361,30 @@ def _build_mme(root: Path, scenes: list[Scene], cfg: WorldConfig, table: _Table,
     return counts
 
 
-def _pope_negatives(split: str, scene: Scene, k: int, rng: random.Random, freq: Counter,
-                    cooc: Counter) -> list[tuple[str, str]]:
-    absent = _absent_pairs(scene)
+def _pope_negatives(split: str, present: list[str], k: int, rng: random.Random, freq: Counter,
+                    cooc: Counter) -> list[str]:
+    """k object categories (kinds) absent from the image, chosen as POPE's three splits do."""
+    absent = [kind for kind in KINDS if kind not in present]
     if split == "random":
         return rng.sample(absent, k)
     if split == "popular":
         # The most frequent objects of the benchmark that this image lacks (POPE "popular").
         return sorted(absent, key=lambda o: (-freq[o], absent.index(o)))[:k]
-    # POPE "adversarial": objects that co-occur most with the present ones. In ShapeWorld the
-    # confusable ones share a kind or a colour with a present shape, so those rank first.
-    present = [(o.color, o.kind) for o in scene.objects]
-
-    def score(o: tuple[str, str]) -> tuple[int, int, int]:
-        shares = sum(1 for p in present if p[0] == o[0] or p[1] == o[1])
-        return (-shares, -sum(cooc[frozenset((o, p))] for p in present), absent.index(o))
-
-    return sorted(absent, key=score)[:k]
+    # POPE "adversarial": the absent objects that co-occur most often with the present ones.
+    return sorted(absent, key=lambda o: (-sum(cooc[frozenset((o, p))] for p in present), absent.index(o)))[:k]
 
 
 def _build_pope(root: Path, scenes: list[Scene], cfg: WorldConfig, table: _Table, rng: random.Random) -> dict:
+    """POPE asks "Is there a <object> in the image?" about object *categories* (COCO classes); in
+    ShapeWorld the categories are the shape kinds, so questions name a kind, not a coloured shape."""
     chosen = scenes[: cfg.sizes()["pope"]]
-    freq: Counter = Counter((o.color, o.kind) for s in chosen for o in s.objects)
+    kinds_of = {s.scene_id: list(dict.fromkeys(o.kind for o in s.objects)) for s in chosen}
+    freq: Counter = Counter(k for s in chosen for k in kinds_of[s.scene_id])
     cooc: Counter = Counter()
     for s in chosen:
-        objs = [(o.color, o.kind) for o in s.objects]
-        for i, a in enumerate(objs):
-            for b in objs[i + 1:]:
+        kinds = kinds_of[s.scene_id]
+        for i, a in enumerate(kinds):
+            for b in kinds[i + 1:]:
                 cooc[frozenset((a, b))] += 1
     for scene in chosen:
         _save_png(scene, root / "pope" / "en" / "images" / f"{scene.scene_id}.png", cfg.image_size)
@@ -392,12 +393,14 @@ def _build_pope(root: Path, scenes: list[Scene], cfg: WorldConfig, table: _Table
         split_rng = random.Random(f"shapeworld-{cfg.seed}-pope-{split}")
         lines, qid = [], 0
         for scene in chosen:
-            k = min(3, len(scene.objects))
-            positives = [(o.color, o.kind) for o in split_rng.sample(scene.objects, k)]
-            negatives = _pope_negatives(split, scene, k, split_rng, freq, cooc)
-            for (color, kind), label in [(p, "yes") for p in positives] + [(n, "no") for n in negatives]:
+            present = kinds_of[scene.scene_id]
+            # as many absent as present objects (POPE's 50/50 balance), at most 3 of each
+            k = min(3, len(present), len(KINDS) - len(present))
+            positives = split_rng.sample(present, k)
+            negatives = _pope_negatives(split, present, k, split_rng, freq, cooc)
+            for kind, label in [(p, "yes") for p in positives] + [(n, "no") for n in negatives]:
                 qid += 1
-                q = F.Exist(kind, color)
+                q = F.Exist(kind)
                 table.frame(q)
                 lines.append({"question_id": qid, "image": f"{scene.scene_id}.png", "text": realize(q, "en"),
                               "label": label})

@@ -11,7 +11,7 @@ same seed gives the same scenes and the same PNG bytes.
     (64, 64)
 
 The world is deliberately small (5 kinds x 5 colours x 2 sizes x 5 cells) and cleanly drawn so a
-tiny ViT (64 px, patch 16) can learn it in a minute on a CPU.
+tiny ViT (96 px, patch 32: one patch per cell of the 3 x 3 grid) can learn it in a minute on a CPU.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ RGB: dict[str, tuple[int, int, int]] = {
 }
 """Saturated, well separated colours: a tiny vision tower should never confuse two of them."""
 
-# Cell centres as fractions of the image side: a plus layout whose five cells never overlap.
+# Cell centres as fractions of the image side: the plus-shaped half of a 3 x 3 grid (centres at
+# ~1/6, 1/2, ~5/6), so a ViT whose patch is a third of the image sees each shape in exactly one patch.
 _CENTRES: dict[str, tuple[float, float]] = {
     "left": (0.17, 0.5),
     "right": (0.83, 0.5),
@@ -48,7 +49,7 @@ _CENTRES: dict[str, tuple[float, float]] = {
     "bottom": (0.5, 0.83),
     "center": (0.5, 0.5),
 }
-# Shape diameter as a fraction of the image side (0.31 * 64 = 20 px; 0.19 * 64 = 12 px).
+# Shape diameter as a fraction of the image side (at 96 px: 30 px and 18 px, inside a 32 px cell).
 _DIAMETER: dict[str, float] = {"large": 0.31, "small": 0.19}
 # Mild preferences so that POPE's "popular" split (most frequent objects) differs from "random".
 _KIND_WEIGHTS = (5, 4, 4, 3, 3)
@@ -138,7 +139,7 @@ def _draw_heart(draw: ImageDraw.ImageDraw, cx: float, cy: float, r: float, fill:
     draw.polygon([(cx - 2 * lobe, cy - r * 0.2), (cx + 2 * lobe, cy - r * 0.2), (cx, cy + r)], fill=fill)
 
 
-def render(scene: Scene, image_size: int = 64) -> Image.Image:
+def render(scene: Scene, image_size: int = 96) -> Image.Image:
     """Draw `scene` on a white `image_size` x `image_size` RGB canvas (deterministic)."""
     img = Image.new("RGB", (image_size, image_size), (255, 255, 255))
     draw = ImageDraw.Draw(img)
