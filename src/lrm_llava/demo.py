@@ -23,9 +23,10 @@ import argparse
 import json
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from lrm_llava.errors import UserError
 from lrm_llava.languages import ALL_CODES, NON_ENGLISH
 
 MODELS = ("english-only", "lrm-llava")
@@ -83,16 +84,24 @@ def _mark(marker: Path, info: dict | None = None) -> None:
 # ------------------------------------------------------------------------------------------ steps
 def step_world(cfg: DemoConfig, out: Path) -> Path:
     from lrm_llava.world import build_world
+    from lrm_llava.world.export import QUICK, WorldConfig
 
     world = out / "world"
-    if (world / "world.json").exists():
+    wanted = asdict(WorldConfig(seed=cfg.seed, quick=cfg.quick, **(QUICK if cfg.quick else DEMO_BENCH_SIZES)))
+    meta = world / "world.json"
+    if meta.exists():
+        built = json.loads(meta.read_text(encoding="utf-8")).get("config", {})
+        changed = sorted(k for k in wanted if built.get(k) != wanted[k])
+        if changed:
+            # everything after the world (backbones, data, models) was made from the old one
+            raise UserError(
+                f"{world} was built with other settings or by an older version "
+                f"({', '.join(f'{k}: {built.get(k)} -> {wanted[k]}' for k in changed)}); every later step "
+                f"under {out} depends on it: remove {out} or pass another --out")
         _log(f"world: reusing {world}")
     else:
         _log("world: rendering scenes, realizing ten languages, exporting sources and benchmarks")
-        from lrm_llava.world.export import QUICK, WorldConfig
-
-        sizes = QUICK if cfg.quick else DEMO_BENCH_SIZES
-        build_world(world, config=WorldConfig(seed=cfg.seed, quick=cfg.quick, **sizes))
+        build_world(world, config=WorldConfig(**wanted))
     return world
 
 
@@ -117,22 +126,26 @@ class Variant:
     finetune_tasks: tuple[str, ...] = ("mvqa", "epvqa", "bvqa")
     """Task instructions of the non-English finetuning samples; () = English only."""
     mix: float = 1.0
-    """Non-English samples = mix x English samples (paper: 0.4, 0.7, 1.0, 1.5; default 1.0)."""
+    """Non-English samples = mix x English samples (paper: 0.4, 0.7, 1.0, 1.5; default 1.0); for an
+    English-only variant, the mix of the recipe it is compared with (see `epoch_scale`)."""
     backbones: str = "backbones"
     """Folder (under the demo's out) of the vision/ and llm/ backbones."""
     seed: int = 0
     """Seed of the data mix and of training."""
-    epoch_scale: float = 1.0
-    """Multiplies the recipe's epochs. The English-only model gets 1 + mix so that it trains for as
-    many steps as the multilingual one (its data is 1 + mix times smaller): equal compute, so a gap
-    between the two comes from the data, not from more updates."""
+
+    @property
+    def epoch_scale(self) -> float:
+        """Multiplies the recipe's epochs. An English-only variant (no task in either stage) gets
+        1 + mix, `mix` being that of the recipe it is compared with, so it trains for as many steps
+        as the multilingual model, whose data is 1 + mix times larger: equal compute, so a gap
+        between the two comes from the data, not from more updates."""
+        return 1.0 if self.pretrain_tasks or self.finetune_tasks else 1.0 + self.mix
 
 
 def demo_variants(cfg: DemoConfig) -> list[Variant]:
     """The demo's two models: English-only data, and the paper's recipe."""
     known = {
-        "english-only": Variant("english-only", pretrain_tasks=(), finetune_tasks=(), seed=cfg.seed,
-                                epoch_scale=1.0 + cfg.mix),
+        "english-only": Variant("english-only", pretrain_tasks=(), finetune_tasks=(), mix=cfg.mix, seed=cfg.seed),
         "lrm-llava": Variant("lrm-llava", finetune_tasks=tuple(cfg.tasks), mix=cfg.mix, seed=cfg.seed),
     }
     return [known[name] for name in cfg.models]

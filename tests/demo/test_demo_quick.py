@@ -8,6 +8,8 @@ import json
 import pytest
 
 from lrm_llava.cli import main
+from lrm_llava.demo import DemoConfig, Variant, demo_variants, step_world
+from lrm_llava.errors import UserError
 from lrm_llava.languages import ALL_CODES
 
 pytestmark = pytest.mark.slow
@@ -38,6 +40,8 @@ def test_demo_quick_runs_end_to_end_and_resumes(tmp_path, capsys):
     assert {s["task"] for s in samples if s["lang"] != "en" or s["answer_lang"] != "en"} == {"mvqa", "epvqa", "bvqa"}
     english = json.loads((out / "data/english-only/finetune.json").read_text(encoding="utf-8"))
     assert {s["lang"] for s in english} == {"en"}
+    # English-only data is 1 + mix times smaller, and its epochs 1 + mix times more: the same steps
+    assert len(samples) == 2 * len(english)
 
     # a rerun reuses every finished step and reproduces the results
     weights = (out / "models/lrm-llava/finetune/model.safetensors").stat().st_mtime_ns
@@ -47,6 +51,26 @@ def test_demo_quick_runs_end_to_end_and_resumes(tmp_path, capsys):
     assert "train/lrm-llava/finetune: reusing" in log
     assert (out / "models/lrm-llava/finetune/model.safetensors").stat().st_mtime_ns == weights
     assert json.loads((out / "report/results.json").read_text(encoding="utf-8")) == rows
+
+
+def test_english_only_trains_as_many_steps_as_the_recipe_it_is_compared_with():
+    english, full = demo_variants(DemoConfig(mix=0.7))
+    assert (english.name, english.epoch_scale) == ("english-only", 1.7)
+    assert (full.name, full.epoch_scale) == ("lrm-llava", 1.0)
+    # any task in either stage makes it a multilingual variant, trained for the recipe's epochs
+    assert Variant("no-mvqa-pt", pretrain_tasks=(), finetune_tasks=("mvqa",)).epoch_scale == 1.0
+
+
+def test_a_world_built_with_other_settings_is_not_reused(tmp_path):
+    cfg = DemoConfig(out=str(tmp_path), quick=True)
+    world = step_world(cfg, tmp_path)
+    assert step_world(cfg, tmp_path) == world  # unchanged: reused
+    meta = json.loads((world / "world.json").read_text(encoding="utf-8"))
+    meta["config"]["image_size"] = 64
+    del meta["config"]["generator"]  # as written by the first version
+    (world / "world.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(UserError, match=r"generator: None -> 2, image_size: 64 -> 96.*remove"):
+        step_world(cfg, tmp_path)
 
 
 def test_every_subcommand_has_help(capsys):

@@ -103,7 +103,8 @@ class Arm:
     finetune_tasks: tuple[str, ...] = ALL_TASKS
     """Task instructions of the non-English finetuning samples; () = English only."""
     mix: float = 1.0
-    """Non-English samples = mix x English samples, in both stages."""
+    """Non-English samples = mix x English samples, in both stages (English-only arms: the mix of
+    the recipe they are compared with, which sets their number of steps; see `Variant.epoch_scale`)."""
     backbones: str = "backbones"
     """Folder (under `--out`) of the vision/ and llm/ backbones."""
     reference: str | None = None
@@ -458,9 +459,7 @@ def run_experiment(
         name = variant_name(arm, seed)
         _log(f"{kind} {i}/{len(runs)}: {arm.label} (seed {seed}) -> {name}")
         variant = Variant(name, pretrain_tasks=arm.pretrain_tasks, finetune_tasks=arm.finetune_tasks,
-                          mix=arm.mix, backbones=arm.backbones, seed=seed,
-                          # the English-only arm trains as many steps as the full recipe (see Variant)
-                          epoch_scale=1.0 if arm.pretrain_tasks or arm.finetune_tasks else 1.0 + arm.mix)
+                          mix=arm.mix, backbones=arm.backbones, seed=seed)
         data = step_data(cfg, root, world, variant)
         model_dir = step_train(cfg, root, world, variant, data)
         results = step_eval(cfg, root, bench_root, name, model_dir, tuple(benches))

@@ -154,7 +154,7 @@ def cell_patch_size(image_size: int) -> int:
     """
     if image_size % 3:
         raise UserError(f"ShapeWorld image_size {image_size} must be a multiple of 3 (one patch per cell of the "
-                        "3 x 3 layout); rebuild the world with e.g. --image-size 96")
+                        "3 x 3 layout); rebuild the world with the default WorldConfig.image_size (96)")
     return image_size // 3
 
 

@@ -85,6 +85,9 @@ class WorldConfig:
     """SEED-Bench questions; 0 means n_bench_scenes // 2."""
     quick: bool = False
     """Recorded for information; `build_world(quick=True)` shrinks the sizes."""
+    generator: int = 2
+    """Version of the generator, bumped whenever the same config would give different files (2: one
+    ViT patch per cell and existence-dominated VQA); a world of another version is not reused."""
 
     def sizes(self) -> dict[str, int]:
         b = self.n_bench_scenes
