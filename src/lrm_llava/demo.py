@@ -1,6 +1,7 @@
 """The ShapeWorld demo: the whole paper, offline, on a CPU, in minutes.
 
     lrm-llava demo [--out runs/demo] [--quick]        (or simply `make demo`)
+    lrm-llava demo --out runs/demo-long --set finetune.num_train_epochs=6   # a longer stage 2
 
 world → tiny backbones → multilingual data (table backend) → stage 1 → stage 2 for two models,
 `english-only` (English data only, same steps) and `lrm-llava` (the paper's recipe: mix 1.0, all
@@ -59,7 +60,8 @@ class DemoConfig:
     recipe: str = "shapeworld"
     """Training recipe (a name under lrm_llava/recipes or a YAML path)."""
     train_overrides: dict = field(default_factory=dict)
-    """Recipe keys to override in both stages (e.g. {"num_train_epochs": 2})."""
+    """Recipe keys to override in both stages (e.g. {"num_train_epochs": 2}), or in one stage with
+    the stage as prefix (e.g. {"finetune.num_train_epochs": 6})."""
     eval_limit: int | None = None
     """Evaluate at most this many questions per benchmark, split and language (None: all)."""
     batch_size: int = 64
@@ -181,6 +183,22 @@ def step_data(cfg: DemoConfig, out: Path, world: Path, variant: Variant) -> dict
     return files
 
 
+def stage_overrides(overrides: dict, stage: str) -> dict:
+    """The keys of `overrides` that apply to `stage`: plain keys, and `<stage>.<key>` ones."""
+    from lrm_llava.train.recipes import STAGE_SECTIONS
+
+    out = {}
+    for key, value in overrides.items():
+        prefix, dot, name = key.partition(".")
+        if not dot:
+            out[key] = value
+        elif prefix not in STAGE_SECTIONS:
+            raise UserError(f"--set {key}: the prefix must be a stage ({', '.join(STAGE_SECTIONS)})")
+        elif prefix == stage:
+            out[name] = value
+    return out
+
+
 def step_train(cfg: DemoConfig, out: Path, world: Path, variant: Variant, data: dict[str, Path]) -> Path:
     """Stage 1 then stage 2 of one variant; a stage whose folder is marked DONE is reused."""
     from lrm_llava.train import load_recipe, run_training
@@ -190,7 +208,11 @@ def step_train(cfg: DemoConfig, out: Path, world: Path, variant: Variant, data: 
     previous: Path | None = None
     for stage in ("pretrain", "finetune"):
         folder = models / stage
+        asked = {"recipe": str(cfg.recipe), **stage_overrides(cfg.train_overrides, stage)}
         if _done(folder / "DONE"):
+            made = {"recipe": "shapeworld", **json.loads((folder / "DONE").read_text(encoding="utf-8")).get("settings", {})}
+            if made != asked:
+                raise UserError(f"{folder} was trained with {made}, not {asked}: remove it or pass another --out")
             _log(f"train/{variant.name}/{stage}: reusing {folder}")
             previous = folder
             continue
@@ -206,14 +228,14 @@ def step_train(cfg: DemoConfig, out: Path, world: Path, variant: Variant, data: 
             "llm_path": str(backbones / "llm"),
             **({"projector": str(previous)} if previous is not None else {}),
             **({"max_steps": 30} if cfg.quick else {}),
-            **cfg.train_overrides,
+            **stage_overrides(cfg.train_overrides, stage),
         }
         train_cfg = load_recipe(cfg.recipe, stage, overrides)
         train_cfg.num_train_epochs *= variant.epoch_scale
         _log(f"train/{variant.name}/{stage}: {', '.join(str(p) for p in train_cfg.data)}")
         start = time.time()
         run_training(train_cfg)
-        _mark(folder / "DONE", {"seconds": round(time.time() - start, 1)})
+        _mark(folder / "DONE", {"seconds": round(time.time() - start, 1), "settings": asked})
         previous = folder
     assert previous is not None
     return previous
@@ -306,8 +328,10 @@ def run_demo(cfg: DemoConfig) -> Path:
 
 # -------------------------------------------------------------------------------------------- CLI
 def _run(args: argparse.Namespace) -> int:
+    from lrm_llava.train.recipes import parse_set
+
     run_demo(DemoConfig(out=args.out, quick=args.quick, seed=args.seed, eval_limit=args.eval_limit,
-                        threads=args.threads))
+                        threads=args.threads, recipe=args.recipe, train_overrides=parse_set(args.set)))
     return 0
 
 
@@ -324,4 +348,8 @@ def register(subparsers) -> None:
     p.add_argument("--eval-limit", type=int, default=None,
                    help="at most N questions per benchmark, split and language")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--recipe", default="shapeworld", help="training recipe, a name or a YAML path (default: shapeworld)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a recipe key in both stages, or in one with a stage prefix; repeatable "
+                   "(e.g. --set finetune.num_train_epochs=6)")
     p.set_defaults(func=_run)

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from lrm_llava.cli import main
-from lrm_llava.demo import DemoConfig, Variant, demo_variants, step_world
+from lrm_llava.demo import DemoConfig, Variant, demo_variants, stage_overrides, step_world
 from lrm_llava.errors import UserError
 from lrm_llava.languages import ALL_CODES
 
@@ -52,6 +52,11 @@ def test_demo_quick_runs_end_to_end_and_resumes(tmp_path, capsys):
     assert (out / "models/lrm-llava/finetune/model.safetensors").stat().st_mtime_ns == weights
     assert json.loads((out / "report/results.json").read_text(encoding="utf-8")) == rows
 
+    # other training settings must not silently reuse models trained without them
+    capsys.readouterr()
+    assert main(["demo", "--out", str(out), "--quick", "--set", "finetune.learning_rate=0.01"]) != 0
+    assert "models/english-only/finetune was trained with" in capsys.readouterr().err
+
 
 def test_english_only_trains_as_many_steps_as_the_recipe_it_is_compared_with():
     english, full = demo_variants(DemoConfig(mix=0.7))
@@ -71,6 +76,14 @@ def test_a_world_built_with_other_settings_is_not_reused(tmp_path):
     (world / "world.json").write_text(json.dumps(meta), encoding="utf-8")
     with pytest.raises(UserError, match=r"generator: None -> 2, image_size: 64 -> 96.*remove"):
         step_world(cfg, tmp_path)
+
+
+def test_demo_overrides_apply_to_both_stages_or_to_the_named_one():
+    sets = {"learning_rate": 1e-4, "finetune.num_train_epochs": 6}
+    assert stage_overrides(sets, "pretrain") == {"learning_rate": 1e-4}
+    assert stage_overrides(sets, "finetune") == {"learning_rate": 1e-4, "num_train_epochs": 6}
+    with pytest.raises(UserError, match="prefix must be a stage"):
+        stage_overrides({"stage2.max_steps": 3}, "finetune")
 
 
 def test_every_subcommand_has_help(capsys):
