@@ -80,6 +80,16 @@ def test_variant_names_and_selection():
 
 
 # ----------------------------------------------------------------------------------- aggregation
+def test_cli_passes_recipe_overrides(monkeypatch):
+    from lrm_llava.cli import main
+
+    seen = {}
+    monkeypatch.setattr("lrm_llava.analysis.experiments.run_experiment", lambda kind, **kw: seen.update(kw, kind=kind))
+    assert main(["experiment", "mix", "--set", "finetune.num_train_epochs=6", "--set", "learning_rate=0.0001"]) == 0
+    assert seen["kind"] == "mix"
+    assert seen["train_overrides"] == {"finetune.num_train_epochs": 6, "learning_rate": 1e-4}
+
+
 def test_mean_std():
     assert mean_std([1.0, 2.0, 3.0]) == (2.0, 1.0, 3)
     assert mean_std([5.0]) == (5.0, None, 1)

@@ -4,6 +4,7 @@ language-model comparison (Table 4), each over several seeds, with a noise verdi
     lrm-llava experiment ablation  [--out runs/experiments] [--seeds 3] [--quick] [--eval-limit N]
     lrm-llava experiment mix       [--benchmarks mme,pope,mmbench,seed] [--variants mix-0.4,lrm-llava]
     lrm-llava experiment backbones [--threads N] [--recipe shapeworld]
+    lrm-llava experiment ablation --out runs/long --set finetune.num_train_epochs=6   # a longer stage 2
 
 From Python:
 
@@ -481,9 +482,11 @@ def _split(text: str | None) -> list[str]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from lrm_llava.train.recipes import parse_set
+
     run_experiment(args.kind, out=args.out, seeds=args.seeds, quick=args.quick, eval_limit=args.eval_limit,
                    benchmarks=args.benchmarks, variants=_split(args.variants), recipe=args.recipe,
-                   threads=args.threads)
+                   train_overrides=parse_set(args.set), threads=args.threads)
     return 0
 
 
@@ -507,5 +510,8 @@ def register(subparsers) -> None:
     p.add_argument("--variants", default=None,
                    help="comma-separated arm keys or labels to run (default: all), e.g. english-only,lrm-llava")
     p.add_argument("--recipe", default="shapeworld", help="training recipe (default: shapeworld)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a recipe key for every arm, in both stages or in one with a stage prefix; "
+                   "repeatable (e.g. --set finetune.num_train_epochs=6 with a new --out)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.set_defaults(func=_run)
