@@ -210,7 +210,8 @@ def step_train(cfg: DemoConfig, out: Path, world: Path, variant: Variant, data: 
         folder = models / stage
         asked = {"recipe": str(cfg.recipe), **stage_overrides(cfg.train_overrides, stage)}
         if _done(folder / "DONE"):
-            made = {"recipe": "shapeworld", **json.loads((folder / "DONE").read_text(encoding="utf-8")).get("settings", {})}
+            # markers written before settings were recorded mean the default recipe, no overrides
+            made = {"recipe": DemoConfig.recipe, **json.loads((folder / "DONE").read_text(encoding="utf-8")).get("settings", {})}
             if made != asked:
                 raise UserError(f"{folder} was trained with {made}, not {asked}: remove it or pass another --out")
             _log(f"train/{variant.name}/{stage}: reusing {folder}")
