@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import pytest
 import torch
 from PIL import Image
 from transformers import AutoModelForCausalLM, AutoTokenizer, CLIPImageProcessor, CLIPModel
 
+from lrm_llava.cli import main
 from lrm_llava.errors import UserError
 from lrm_llava.languages import ALL_CODES
-from lrm_llava.world.backbones import BackboneConfig, format_metrics, lm_documents, train_backbones
+from lrm_llava.world.backbones import QUICK, BackboneConfig, format_metrics, lm_documents, train_backbones
 from lrm_llava.world.export import build_world
 
 TINY = BackboneConfig(
@@ -92,3 +94,24 @@ def test_lm_text_is_english_dominant(trained):
 def test_missing_world_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="world build"):
         train_backbones(tmp_path / "nope", tmp_path / "out", config=TINY)
+
+
+def test_backbones_trained_with_other_settings_are_refused_not_reused(trained):
+    root, _ = trained
+    before = (root / "backbones" / "llm" / "model.safetensors").read_bytes()
+    other = BackboneConfig(**{**asdict(TINY), "llm_init_range": 0.1, "threads": 2})
+    with pytest.raises(UserError, match=r"llm_init_range: 0.05 -> 0.1.*remove") as err:
+        train_backbones(root / "world", root / "backbones", config=other)
+    assert "threads" not in str(err.value)  # a run-time setting, not a property of the weights
+    assert (root / "backbones" / "llm" / "model.safetensors").read_bytes() == before
+
+
+def test_cli_set_overrides_backbone_settings(tmp_path, capsys):
+    from lrm_llava.world.backbones import config_from_overrides
+
+    assert config_from_overrides({"llm_init_range": 0.1}).llm_init_range == 0.1
+    assert config_from_overrides({"llm_steps": 7}, quick=True).llm_vocab == QUICK["llm_vocab"]
+    with pytest.raises(UserError, match="unknown backbone setting.*llm_init_rnage.*known: .*llm_init_range"):
+        config_from_overrides({"llm_init_rnage": 0.1})
+    assert main(["world", "backbones", "--world", str(tmp_path), "--out", str(tmp_path / "b"), "--set", "nope=1"]) != 0
+    assert "unknown backbone setting(s) nope" in capsys.readouterr().err

@@ -23,7 +23,7 @@ import math
 import os
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -385,6 +385,38 @@ def train_llm(world_dir: Path, out: Path, cfg: BackboneConfig) -> dict:
 
 
 # -------------------------------------------------------------------------------------------- job
+IGNORED_KEYS = ("threads",)
+"""Config fields that do not change the trained weights' meaning (they are not compared on reuse)."""
+
+
+def config_from_overrides(overrides: dict, *, quick: bool = False) -> BackboneConfig:
+    """A `BackboneConfig` from `--set` overrides (on top of `QUICK` with quick); unknown keys are an error."""
+    from lrm_llava.errors import UserError
+
+    known = {f.name for f in fields(BackboneConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise UserError(f"unknown backbone setting(s) {', '.join(unknown)}; "
+                        f"known: {', '.join(sorted(known))}")
+    return BackboneConfig(**{**(QUICK if quick else {}), **overrides})
+
+
+def _refuse_other_config(out: Path, wanted: dict) -> None:
+    """Backbones already under `out` were trained with other settings: reusing them would be silent."""
+    from lrm_llava.errors import UserError
+
+    meta = out / "metrics.json"
+    if not meta.exists():
+        return
+    built = json.loads(meta.read_text(encoding="utf-8")).get("config", {})
+    changed = sorted(k for k in wanted if k not in IGNORED_KEYS and built.get(k) != wanted[k])
+    if changed:
+        raise UserError(
+            f"{out} holds backbones trained with other settings "
+            f"({', '.join(f'{k}: {built.get(k)} -> {wanted[k]}' for k in changed)}); "
+            f"remove {out} or pass another --out")
+
+
 def train_backbones(world_dir: str | Path, out_dir: str | Path, *, quick: bool = False,
                     config: BackboneConfig | None = None) -> dict:
     """Train (or reuse, when complete) out_dir/vision and out_dir/llm; write and return metrics."""
@@ -395,6 +427,7 @@ def train_backbones(world_dir: str | Path, out_dir: str | Path, *, quick: bool =
     torch.set_num_threads(max(1, min(cfg.threads, os.cpu_count() or 1)))
     np.random.seed(cfg.seed)
     metrics: dict = {"config": asdict(cfg)}
+    _refuse_other_config(out, metrics["config"])
     try:
         for name, fn in (("vision", lambda: train_vision(world_path, out / "vision", cfg, world)),
                          ("llm", lambda: train_llm(world_path, out / "llm", cfg))):

@@ -3,6 +3,7 @@
 
     lrm-llava world build --out runs/demo/world [--quick] [--seed 0]
     lrm-llava world backbones --world runs/demo/world --out runs/demo/backbones [--quick]
+        [--set llm_init_range=0.1 ...]     # any `BackboneConfig` field
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _backbones(args: argparse.Namespace) -> int:
-    from lrm_llava.world.backbones import format_metrics, train_backbones
+    from lrm_llava.train.recipes import parse_set
+    from lrm_llava.world.backbones import config_from_overrides, format_metrics, train_backbones
 
-    metrics = train_backbones(args.world, args.out, quick=args.quick)
+    config = config_from_overrides(parse_set(args.set), quick=args.quick)
+    metrics = train_backbones(args.world, args.out, quick=args.quick, config=config)
     print(format_metrics(metrics))
     print(f"backbones saved under {args.out}/vision and {args.out}/llm (metrics in {args.out}/metrics.json)")
     return 0
@@ -49,6 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     k.add_argument("--world", required=True, help="a folder made by `lrm-llava world build`")
     k.add_argument("--out", required=True, help="output folder; gets vision/, llm/ and metrics.json")
     k.add_argument("--quick", action="store_true", help="a few training steps only (smoke tests)")
+    k.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a BackboneConfig field, e.g. --set llm_init_range=0.1 (repeatable)")
     k.set_defaults(func=_backbones)
 
     world.set_defaults(func=lambda args: world.print_help() or 2)
