@@ -139,14 +139,13 @@ def test_summary_table_verdicts():
 # ------------------------------------------------------------------------------------ end to end
 @pytest.fixture(scope="module")
 def quick_out(tmp_path_factory):
-    """An --out folder holding a quick world and barely trained backbones (the runner reuses both)."""
+    """An --out folder holding a quick world and quick backbones (the runner reuses both: same settings)."""
     from lrm_llava.world import build_world
-    from lrm_llava.world.backbones import QUICK, BackboneConfig, train_backbones
+    from lrm_llava.world.backbones import train_backbones
 
     out = tmp_path_factory.mktemp("experiments")
     build_world(out / "world", quick=True)
-    train_backbones(out / "world", out / "backbones",
-                    config=BackboneConfig(**{**QUICK, "clip_steps": 5, "llm_steps": 5, "clip_heldout": 16}))
+    train_backbones(out / "world", out / "backbones", quick=True)
     return out
 
 
