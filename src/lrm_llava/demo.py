@@ -27,7 +27,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from lrm_llava.errors import UserError
+from lrm_llava.errors import UserError, describe_changes
 from lrm_llava.languages import ALL_CODES, NON_ENGLISH
 
 MODELS = ("english-only", "lrm-llava")
@@ -93,12 +93,12 @@ def step_world(cfg: DemoConfig, out: Path) -> Path:
     meta = world / "world.json"
     if meta.exists():
         built = json.loads(meta.read_text(encoding="utf-8")).get("config", {})
-        changed = sorted(k for k in wanted if built.get(k) != wanted[k])
+        changed = describe_changes(built, wanted)
         if changed:
             # everything after the world (backbones, data, models) was made from the old one
             raise UserError(
                 f"{world} was built with other settings or by an older version "
-                f"({', '.join(f'{k}: {built.get(k)} -> {wanted[k]}' for k in changed)}); every later step "
+                f"({changed}); every later step "
                 f"under {out} depends on it: remove {out} or pass another --out")
         _log(f"world: reusing {world}")
     else:

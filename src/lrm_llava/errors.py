@@ -18,3 +18,10 @@ class DataError(UserError):
 
 class TranslationError(UserError):
     """A translation backend failed for good (after retries) or a table entry is missing."""
+
+
+def describe_changes(built: dict, wanted: dict, ignore: tuple[str, ...] = ()) -> str:
+    """"key: old -> new, ..." for the keys of `wanted` whose value differs in `built` ("" if none):
+    the part of a "made with other settings" error that says what differs."""
+    changed = sorted(k for k in wanted if k not in ignore and built.get(k) != wanted[k])
+    return ", ".join(f"{k}: {built.get(k)} -> {wanted[k]}" for k in changed)

@@ -403,18 +403,16 @@ def config_from_overrides(overrides: dict, *, quick: bool = False) -> BackboneCo
 
 def _refuse_other_config(out: Path, wanted: dict) -> None:
     """Backbones already under `out` were trained with other settings: reusing them would be silent."""
-    from lrm_llava.errors import UserError
+    from lrm_llava.errors import UserError, describe_changes
 
     meta = out / "metrics.json"
     if not meta.exists():
         return
     built = json.loads(meta.read_text(encoding="utf-8")).get("config", {})
-    changed = sorted(k for k in wanted if k not in IGNORED_KEYS and built.get(k) != wanted[k])
+    changed = describe_changes(built, wanted, ignore=IGNORED_KEYS)
     if changed:
-        raise UserError(
-            f"{out} holds backbones trained with other settings "
-            f"({', '.join(f'{k}: {built.get(k)} -> {wanted[k]}' for k in changed)}); "
-            f"remove {out} or pass another --out")
+        raise UserError(f"{out} holds backbones trained with other settings ({changed}); "
+                        f"remove {out} or pass another --out")
 
 
 def train_backbones(world_dir: str | Path, out_dir: str | Path, *, quick: bool = False,
