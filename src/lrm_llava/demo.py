@@ -96,10 +96,8 @@ def step_world(cfg: DemoConfig, out: Path) -> Path:
         changed = describe_changes(built, wanted)
         if changed:
             # everything after the world (backbones, data, models) was made from the old one
-            raise UserError(
-                f"{world} was built with other settings or by an older version "
-                f"({changed}); every later step "
-                f"under {out} depends on it: remove {out} or pass another --out")
+            raise UserError(f"{world} was built with other settings or by an older version ({changed}); every "
+                            f"later step under {out} depends on it: remove {out} or pass another --out")
         _log(f"world: reusing {world}")
     else:
         _log("world: rendering scenes, realizing ten languages, exporting sources and benchmarks")

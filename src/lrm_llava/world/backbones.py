@@ -31,7 +31,7 @@ import torch
 from tqdm import tqdm
 
 from lrm_llava import languages
-from lrm_llava.errors import UserError
+from lrm_llava.errors import UserError, describe_changes
 from lrm_llava.world import frames as F
 from lrm_llava.world.realize import realize
 from lrm_llava.world.scene import render, sample_scene
@@ -391,8 +391,6 @@ IGNORED_KEYS = ("threads",)
 
 def config_from_overrides(overrides: dict, *, quick: bool = False) -> BackboneConfig:
     """A `BackboneConfig` from `--set` overrides (on top of `QUICK` with quick); unknown keys are an error."""
-    from lrm_llava.errors import UserError
-
     known = {f.name for f in fields(BackboneConfig)}
     unknown = sorted(set(overrides) - known)
     if unknown:
@@ -403,8 +401,6 @@ def config_from_overrides(overrides: dict, *, quick: bool = False) -> BackboneCo
 
 def _refuse_other_config(out: Path, wanted: dict) -> None:
     """Backbones already under `out` were trained with other settings: reusing them would be silent."""
-    from lrm_llava.errors import UserError, describe_changes
-
     meta = out / "metrics.json"
     if not meta.exists():
         return
@@ -420,7 +416,7 @@ def train_backbones(world_dir: str | Path, out_dir: str | Path, *, quick: bool =
     """Train (or reuse, when complete) out_dir/vision and out_dir/llm; write and return metrics."""
     world_path, out = Path(world_dir), Path(out_dir)
     world = _read_world(world_path)
-    cfg = config or BackboneConfig(**(QUICK if quick else {}))
+    cfg = config or config_from_overrides({}, quick=quick)
     prev_threads = torch.get_num_threads()
     torch.set_num_threads(max(1, min(cfg.threads, os.cpu_count() or 1)))
     np.random.seed(cfg.seed)
