@@ -18,6 +18,7 @@ from collections.abc import Callable
 ANALYZE_COMMANDS: tuple[str, ...] = (
     "lrm_llava.analysis.bleu:add_cli",
     "lrm_llava.analysis.gap:add_gap_parser",
+    "lrm_llava.analysis.reliance:add_reliance_parser",
 )
 """Functions adding an `analyze <name>` subcommand, as "module:function"."""
 
