@@ -15,7 +15,8 @@ skipped when they already exist, so an interrupted demo resumes where it stopped
     <out>/models/<name>/pretrain/  and  .../finetune/   (HF Llava folders)
     <out>/bench/        benchmarks per language (native formats)
     <out>/eval/<name>/  predictions JSONL + per-model results
-    <out>/report/       results.json (tidy rows), results.csv, report.md, PNG charts
+    <out>/report/       results.json (tidy rows), results.csv, report.md, PNG charts,
+                        reliance.md/.json/.csv (answers changed by a swapped image, per model)
 """
 
 from __future__ import annotations
@@ -287,6 +288,24 @@ def step_eval(cfg: DemoConfig, out: Path, bench_root: Path, name: str, model_dir
     ))
 
 
+def step_reliance(cfg: DemoConfig, world: Path, trained: dict[str, tuple[Path, Path]], report_dir: Path) -> str:
+    """The blind test (`analyze reliance`) on the trained models; returns its Markdown table.
+
+    A benchmark score near chance cannot tell a model that looks and errs from one that ignores
+    its image; the share of answers that change when the image is swapped can. All models are
+    asked the same samples: the first questions of the most multilingual finetuning data."""
+    from lrm_llava.analysis.reliance import RelianceConfig, format_table, run_reliance
+
+    data = trained["lrm-llava"][1] if "lrm-llava" in trained else next(iter(trained.values()))[1]
+    _log(f"reliance: asking {', '.join(trained)} with their own and with swapped images")
+    rows = run_reliance(RelianceConfig(
+        models=[str(m) for m, _ in trained.values()], names=list(trained), data=str(data),
+        image_root=str(world), out=str(report_dir), n=60 if cfg.quick else 300, seed=cfg.seed,
+        batch_size=cfg.batch_size))
+    return "Image reliance (answers changed when the image is swapped; 0 % = the model ignores it):\n\n" + \
+        format_table([r for r in rows if r["language"] in ("all", "en")])
+
+
 def run_demo(cfg: DemoConfig) -> Path:
     """Run (or resume) the whole demo; returns the report folder."""
     import torch
@@ -310,17 +329,21 @@ def run_demo(cfg: DemoConfig) -> Path:
     timed("backbones", step_backbones, cfg, out, world)
     bench_root = timed("bench", step_bench, cfg, out, world)
     rows: list[dict] = []
+    trained: dict[str, tuple[Path, Path]] = {}
     for variant in demo_variants(cfg):
         name = variant.name
         data = timed(f"data/{name}", step_data, cfg, out, world, variant)
         model_dir = timed(f"train/{name}", step_train, cfg, out, world, variant, data)
+        trained[name] = (model_dir, data["finetune"])
         rows += timed(f"eval/{name}", step_eval, cfg, out, bench_root, name, model_dir)
     report_dir = out / "report"
     write_results(rows, report_dir)
     report = write_report(rows, report_dir)
+    reliance = timed("reliance", step_reliance, cfg, world, trained, report_dir)
     timings["total"] = round(time.time() - start, 1)
     (report_dir / "timings.json").write_text(json.dumps(timings, indent=1) + "\n", encoding="utf-8")
     print(report.read_text(encoding="utf-8"), flush=True)
+    print(reliance, flush=True)
     _log(f"done in {timings['total']:.0f} s; report: {report}")
     return report_dir
 

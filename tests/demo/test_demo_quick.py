@@ -34,6 +34,11 @@ def test_demo_quick_runs_end_to_end_and_resumes(tmp_path, capsys):
                 assert (model, bench, lang) in seen, (model, bench, lang)
     report = (out / "report/report.md").read_text(encoding="utf-8")
     assert "Avg = mean of the 9 non-English languages" in report
+    # the blind test ran on both models, on the same samples
+    reliance = json.loads((out / "report/reliance.json").read_text(encoding="utf-8"))
+    assert {(r["model"], r["metric"]) for r in reliance if r["language"] == "all"} == {
+        (m, k) for m in ("english-only", "lrm-llava") for k in ("changed", "accuracy_own", "accuracy_swapped")}
+    assert len({r["n"] for r in reliance if r["language"] == "all"}) == 1
 
     # the lrm-llava data holds all three task instructions in non-English languages
     samples = json.loads((out / "data/lrm-llava/finetune.json").read_text(encoding="utf-8"))
