@@ -152,7 +152,7 @@ class RelianceConfig:
     out: str
     """Output folder."""
     names: list[str] = field(default_factory=list)
-    """Display names, one per model (default: the folder names)."""
+    """Display names, one per model (default: the last two parts of each folder's path)."""
     languages: list[str] | None = None
     """Languages to keep (registry codes); None: all."""
     n: int | None = 300
@@ -177,7 +177,8 @@ def run_reliance(cfg: RelianceConfig) -> list[dict]:
 
     if cfg.names and len(cfg.names) != len(cfg.models):
         raise UserError(f"{len(cfg.names)} --name for {len(cfg.models)} --model; give one name per model or none")
-    names = cfg.names or [Path(m).name for m in cfg.models]
+    # "lrm-llava/finetune" says more than "finetune" (training folders end in the stage's name)
+    names = cfg.names or ["/".join(Path(m).parts[-2:]) for m in cfg.models]
     prompts = select_prompts(read_samples(cfg.data), cfg.languages, cfg.n, cfg.seed)
     if not prompts:
         raise UserError(f"{cfg.data}: no image samples{' in ' + ', '.join(cfg.languages) if cfg.languages else ''}")
