@@ -304,8 +304,7 @@ def to_gap_sample(item: dict, where: str) -> GapSample | None:
     first = next((t for t in turns if isinstance(t, dict) and t.get("from") == "human"), None)
     if first is None or not isinstance(first.get("value"), str):
         raise DataError(f"{where}: no human turn in 'conversations'; add the question as the first turn")
-    text = first["value"].replace(IMAGE_TOKEN, " ").strip()
-    text = re.sub(r"[ \t]*\n[ \t]*", "\n", text).strip()
+    text = text_without_image(first["value"])
     if not text:
         raise DataError(f"{where}: the first human turn holds only <image>; there is no text to compare")
     return GapSample(id=str(item.get("id")), image=str(item["image"]), lang=code, text=text)
@@ -326,10 +325,19 @@ def select_samples(
         sample = to_gap_sample(item, where(i))
         if sample is not None and (wanted is None or sample.lang in wanted):
             samples.append(sample)
-    if n is not None and len(samples) > n:
-        keep = sorted(random.Random(seed).sample(range(len(samples)), n))
-        samples = [samples[i] for i in keep]
-    return samples
+    return seeded_subsample(samples, n, seed)
+
+
+def text_without_image(value: str) -> str:
+    """A human turn's text with `<image>` removed and the spaces around line breaks trimmed."""
+    return re.sub(r"[ \t]*\n[ \t]*", "\n", value.replace(IMAGE_TOKEN, " ").strip()).strip()
+
+
+def seeded_subsample(items: list, n: int | None, seed: int) -> list:
+    """`n` of `items` drawn with `seed`, in their original order (all when n is None or larger)."""
+    if n is None or len(items) <= n:
+        return items
+    return [items[i] for i in sorted(random.Random(seed).sample(range(len(items)), n))]
 
 
 # --------------------------------------------------------------------------------------------------

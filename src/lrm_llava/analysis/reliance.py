@@ -29,10 +29,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lrm_llava.analysis.gap import seeded_subsample, text_without_image
 from lrm_llava.errors import DataError, UserError
 from lrm_llava.languages import ALL_CODES, parse_languages
 
-IMAGE_TOKEN = "<image>"
 METRICS = ("changed", "accuracy_own", "accuracy_swapped")
 """The reliance metrics, in the order tables list them."""
 
@@ -63,7 +63,7 @@ def to_prompt(item: dict, where: str) -> ReliancePrompt | None:
         code = parse_languages([str(lang)])[0]
     except UserError as err:
         raise DataError(f"{where}: {err}") from None
-    question = re.sub(r"[ \t]*\n[ \t]*", "\n", turns[0]["value"].replace(IMAGE_TOKEN, " ")).strip()
+    question = text_without_image(turns[0]["value"])
     if not question:
         raise DataError(f"{where}: the first human turn holds only <image>; there is no question to ask")
     return ReliancePrompt(str(item.get("id")), str(item["image"]), code, question, turns[1]["value"].strip())
@@ -75,10 +75,7 @@ def select_prompts(items: Sequence[dict], languages: Sequence[str] | None, n: in
     where = getattr(items, "where", lambda i: f"sample #{i}")
     prompts = [p for i, item in enumerate(items) if (p := to_prompt(item, where(i))) is not None
                and (wanted is None or p.lang in wanted)]
-    if n is not None and len(prompts) > n:
-        keep = sorted(random.Random(seed).sample(range(len(prompts)), n))
-        prompts = [prompts[i] for i in keep]
-    return prompts
+    return seeded_subsample(prompts, n, seed)
 
 
 def swapped_images(images: Sequence[str], seed: int = 0) -> list[str]:
