@@ -115,7 +115,9 @@ def test_limit_keeps_whole_groups_and_cli_runs(saved_tiny_model, translated_root
     out = tmp_path / "lim"
     args = parser.parse_args(["eval", "--model", str(saved_tiny_model), "--bench-root", str(translated_root),
                               "--benchmarks", "mme,mmbench,pope", "--languages", "cs", "--out", str(out),
-                              "--limit", "1", "--max-new-tokens", "2", "--no-progress", "--no-fidelity"])
+                              "--limit", "1", "--max-new-tokens", "2", "--no-progress", "--no-fidelity",
+                              "--device", "cpu", "--dtype", "float32"])
+    assert (args.device, args.dtype) == ("cpu", "float32")
     assert args.func(args) == 0
     rows = read_predictions(sorted((out / "predictions").glob("*.jsonl")))
     ids = sorted((r["benchmark"], str(r["split"]), r["question_id"]) for r in rows)

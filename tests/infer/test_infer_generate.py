@@ -41,6 +41,15 @@ def test_generate_batch_equals_one_by_one(saved_tiny_model):
     assert generate_batch(model, processor, [], []) == []
 
 
+def test_load_model_dtype_by_name(saved_tiny_model):
+    model, _ = load_model(saved_tiny_model, device="cpu", dtype="bfloat16")
+    assert model.dtype == torch.bfloat16
+    model, _ = load_model(saved_tiny_model, device="cpu", dtype="auto")  # auto on a CPU: float32
+    assert model.dtype == torch.float32
+    with pytest.raises(UserError, match="unknown dtype 'fp8'"):
+        load_model(saved_tiny_model, device="cpu", dtype="fp8")
+
+
 def test_pad_mode_matches_manual_padding(tiny_model, tiny_image):
     model, processor = tiny_model
     padded = expand_to_square(tiny_image, background_color(processor))

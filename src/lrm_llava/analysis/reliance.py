@@ -164,6 +164,8 @@ class RelianceConfig:
     """Longest answer generated."""
     device: str | None = None
     """"cpu", "cuda", ...; None: a GPU when there is one."""
+    dtype: str | None = None
+    """"float32", "bfloat16" or "float16"; None: bfloat16 on a GPU that supports it, else float32."""
 
 
 def run_reliance(cfg: RelianceConfig) -> list[dict]:
@@ -184,7 +186,7 @@ def run_reliance(cfg: RelianceConfig) -> list[dict]:
     questions = [p.question for p in prompts]
     rows: list[dict] = []
     for path, name in zip(cfg.models, names):
-        model, processor = load_model(path, device=cfg.device)
+        model, processor = load_model(path, device=cfg.device, dtype=cfg.dtype)
         kw = {"template": cfg.template, "batch_size": cfg.batch_size, "max_new_tokens": cfg.max_new_tokens,
               "progress": True}
         own = generate_batch(model, processor, own_images, questions, **kw)
@@ -212,7 +214,8 @@ def _cli(args: argparse.Namespace) -> int:
     cfg = RelianceConfig(models=args.model, data=args.data, image_root=args.image_root, out=args.out,
                          names=args.name or [], languages=parse_languages(args.languages.split(",")) if args.languages else None,
                          n=None if args.n == 0 else args.n, seed=args.seed, template=args.template,
-                         batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, device=args.device)
+                         batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, device=args.device,
+                         dtype=None if args.dtype == "auto" else args.dtype)
     rows = run_reliance(cfg)
     print(format_table([r for r in rows if r["language"] == "all"]), end="")
     print(f"wrote {Path(cfg.out) / 'reliance.md'}")
@@ -236,5 +239,7 @@ def add_reliance_parser(analyze_subparsers) -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--max-new-tokens", type=int, default=16)
     p.add_argument("--device", help="cpu, cuda, ... (default: a GPU when there is one)")
+    p.add_argument("--dtype", choices=["auto", "float32", "bfloat16", "float16"], default="auto",
+                   help="weights' dtype (auto: bfloat16 on a GPU that supports it, else float32)")
     p.set_defaults(func=_cli)
     return p

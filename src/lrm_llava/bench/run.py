@@ -73,6 +73,11 @@ class EvalConfig:
     """Measure language fidelity (needs lingua)."""
     progress: bool = True
     """Show a tqdm progress bar."""
+    device: str | None = None
+    """"cpu", "cuda", "cuda:1" ...; None: a GPU when there is one."""
+    dtype: str | None = None
+    """"float32", "bfloat16" or "float16"; None: bfloat16 on a GPU that supports it, else float32.
+    float32 on a GPU reproduces CPU answers of a model trained in float32."""
 
 
 def parse_benchmarks(spec: str | list[str] | tuple[str, ...]) -> list[str]:
@@ -243,7 +248,7 @@ def run_eval(
         if model is None:
             from lrm_llava.infer import load_model
 
-            model, processor = load_model(config.model)
+            model, processor = load_model(config.model, device=config.device, dtype=config.dtype)
         from lrm_llava.infer import generate_batch
 
         bar = tqdm(total=total, desc=f"eval {name}", unit="q", disable=not config.progress, file=sys.stderr)

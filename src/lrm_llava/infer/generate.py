@@ -31,10 +31,24 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+"""Names accepted for `dtype` ("auto" or None: bfloat16 on a GPU that supports it, else float32)."""
+
+
+def parse_dtype(name: str | None):
+    """torch dtype for a name in DTYPES; None for "auto" or None."""
+    if name in (None, "auto"):
+        return None
+    if name not in DTYPES:
+        raise UserError(f"unknown dtype {name!r}; use auto, {', '.join(DTYPES)}")
+    return DTYPES[name]
+
+
 def load_model(path: str | Path, *, device: str | None = None, dtype=None):
     """(model, processor) from a saved folder with plain transformers, in eval mode.
 
-    `dtype` defaults to bfloat16 on a GPU that supports it, float32 otherwise.
+    `dtype` (a torch dtype or its name: "float32", "bfloat16", "float16") defaults to bfloat16 on a
+    GPU that supports it, float32 otherwise.
     """
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
@@ -45,6 +59,8 @@ def load_model(path: str | Path, *, device: str | None = None, dtype=None):
             "`lrm-llava train` (or any Hugging Face Llava folder)"
         )
     device = device or default_device()
+    if isinstance(dtype, str):
+        dtype = parse_dtype(dtype)
     if dtype is None:
         bf16 = device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
         dtype = torch.bfloat16 if bf16 else torch.float32
