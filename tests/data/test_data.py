@@ -165,6 +165,37 @@ def test_mixed_batch_feeds_the_model(tmp_path, root, processor):
     assert "pixel_values" not in text_only
 
 
+def test_memory_cache_serves_identical_items_within_its_budget(tmp_path, root, processor):
+    Image.new("RGB", (24, 24), (0, 0, 255)).save(root / "b.png")
+    samples = [_img_sample(0), _txt_sample(1), _img_sample(2, image="b.png", a="Blue."), _img_sample(3)]
+    path = _write(tmp_path, samples)
+    plain = LlavaDataset(read_samples(path), processor, image_root=root, show_progress=False)
+    cached = LlavaDataset(read_samples(path), processor, image_root=root, show_progress=False, memory_mb=64)
+    for _ in range(2):  # the second pass is served from memory
+        for i in range(len(plain)):
+            a, b = plain[i], cached[i]
+            assert a.keys() == b.keys()
+            assert all(torch.equal(a[k], b[k]) and a[k].dtype == b[k].dtype for k in a)
+    assert len(cached._tokens) == 4 and len(cached._pixels) == 2  # two distinct images, stored once
+    cached[0]["pixel_values"].zero_()  # a caller's in-place change must not reach the cache
+    assert torch.equal(cached[0]["pixel_values"], plain[0]["pixel_values"])
+    expected = plain[0]["pixel_values"]
+    (root / "a.png").unlink()  # served from memory: the file is not read again
+    assert torch.equal(cached[3]["pixel_values"], expected)
+
+
+def test_memory_cache_stops_at_its_budget(tmp_path, root, processor):
+    path = _write(tmp_path, [_img_sample(i) for i in range(3)])
+    one_image = 3 * 32 * 32 * 4  # float32 pixels of the tiny processor
+    ds = LlavaDataset(read_samples(path), processor, image_root=root, show_progress=False,
+                      memory_mb=(one_image - 1) / 2**20)
+    assert ds._tokens  # token ids are small and fit
+    ds[0]
+    assert not ds._pixels and ds._memory_left >= 0  # the image does not fit: read from disk each time
+    assert torch.equal(ds[1]["pixel_values"], LlavaDataset(read_samples(path), processor, image_root=root,
+                                                           show_progress=False)[1]["pixel_values"])
+
+
 def test_pad_mode_uses_the_mean_colour(tmp_path, root, processor):
     path = _write(tmp_path, [_img_sample(0)])
     pad = LlavaDataset(read_samples(path), processor, image_root=root, show_progress=False)[0]["pixel_values"]

@@ -6,7 +6,9 @@ template (the `<image>` placeholder expanded to the model's number of visual tok
 the token length. Samples longer than `model_max_length` are dropped, never truncated, because
 cutting a sample could cut its image tokens (the model then fails) or its only answer (nothing is
 trained); how many were dropped is in `dataset.stats`. The lengths feed the token-length grouped
-sampler. `dataset[i]` re-tokenizes sample i and decodes its image, so memory stays small.
+sampler. `dataset[i]` re-tokenizes sample i and decodes its image, so memory stays small; with
+`memory_mb` it keeps the token ids from the build pass and each preprocessed image after its first
+read, up to that budget, for multi-epoch runs on small data.
 
     from lrm_llava.data import read_samples, LlavaDataset
     ds = LlavaDataset(read_samples("train.json"), processor, template="vicuna_v1",
@@ -103,6 +105,7 @@ class LlavaDataset(Dataset):
         max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
         num_image_tokens: int | None = None,
         show_progress: bool = True,
+        memory_mb: float = 0.0,
     ) -> None:
         if on_bad_image not in BAD_IMAGE_MODES:
             raise UserError(f"on_bad_image must be one of {BAD_IMAGE_MODES}, got {on_bad_image!r}")
@@ -126,6 +129,13 @@ class LlavaDataset(Dataset):
         """Token length of each kept sample (image tokens included): what the sampler groups by."""
         self.has_image: list[bool] = []
         """Whether each kept sample has an image: the sampler never mixes the two in a batch."""
+        self._memory_left = int(memory_mb * 2**20)
+        self._tokens: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        """Sample index -> (input_ids, labels) as int32, while the memory budget lasts."""
+        self._pixels: dict[Path, torch.Tensor] = {}
+        """Image path -> preprocessed pixels, while the memory budget lasts."""
+        self._paths: dict[int, Path] = {}
+        """Sample index -> its confined image path (resolved once at build time when caching)."""
         self._build(show_progress)
 
     # -- building -----------------------------------------------------------------------------
@@ -167,10 +177,14 @@ class LlavaDataset(Dataset):
                         raise
                     stats.skipped_bad_image += 1
                     continue
-            length = len(self._tokenize(sample, where).input_ids)
+            tokens = self._tokenize(sample, where)
+            length = len(tokens.input_ids)
             if length > self.model_max_length:
                 stats.dropped_too_long += 1
                 continue
+            self._remember_tokens(index, tokens)
+            if has_image and self._memory_left > 0:
+                self._paths[index] = path
             self.indices.append(index)
             self.lengths.append(length)
             self.has_image.append(has_image)
@@ -186,21 +200,43 @@ class LlavaDataset(Dataset):
     def __len__(self) -> int:
         return len(self.indices)
 
+    # -- memory cache ---------------------------------------------------------------------------
+    def _fits(self, tensor: torch.Tensor) -> bool:
+        size = tensor.numel() * tensor.element_size()
+        if size > self._memory_left:
+            return False
+        self._memory_left -= size
+        return True
+
+    def _remember_tokens(self, index: int, tokens) -> None:
+        ids = torch.tensor(tokens.input_ids, dtype=torch.int32)
+        labels = torch.tensor(tokens.labels, dtype=torch.int32)
+        if self._memory_left > 0 and self._fits(ids) and self._fits(labels):
+            self._tokens[index] = (ids, labels)
+
     def _item(self, k: int) -> dict[str, Any]:
         index = self.indices[k]
         sample = self.samples[index]
         where = self._where(index)
-        tokens = self._tokenize(sample, where)
-        item: dict[str, Any] = {
-            "input_ids": torch.tensor(tokens.input_ids, dtype=torch.long),
-            "labels": torch.tensor(tokens.labels, dtype=torch.long),
-        }
+        if index in self._tokens:
+            ids, labels = self._tokens[index]
+            item: dict[str, Any] = {"input_ids": ids.long(), "labels": labels.long()}  # .long() copies
+        else:
+            tokens = self._tokenize(sample, where)
+            item = {"input_ids": torch.tensor(tokens.input_ids, dtype=torch.long),
+                    "labels": torch.tensor(tokens.labels, dtype=torch.long)}
         if sample.get("image") is not None:
-            from lrm_llava.model.images import preprocess_images
+            path = self._paths.get(index) or self._image_path(sample, where)
+            pixels = self._pixels.get(path)
+            if pixels is None:
+                from lrm_llava.model.images import preprocess_images
 
-            image = load_image(self._image_path(sample, where), where=f"{where} (id {sample.get('id')!r})",
-                               max_image_pixels=self.max_image_pixels)
-            item["pixel_values"] = preprocess_images(self.processor, [image], self.image_aspect_ratio)[0]
+                image = load_image(path, where=f"{where} (id {sample.get('id')!r})",
+                                   max_image_pixels=self.max_image_pixels)
+                pixels = preprocess_images(self.processor, [image], self.image_aspect_ratio)[0]
+                if self._memory_left > 0 and self._fits(pixels):
+                    self._pixels[path] = pixels
+            item["pixel_values"] = pixels.clone()  # callers may modify their copy
         return item
 
     def __getitem__(self, k: int) -> dict[str, Any]:

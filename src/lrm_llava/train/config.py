@@ -95,6 +95,11 @@ class TrainConfig(TrainingArguments):
     """Run the frozen vision tower once per distinct image and reuse its features (exact)."""
     vision_cache_dir: str | None = field(default=None, metadata={"help": "Folder that keeps cached vision features across stages and runs."})
     """Folder for the vision-feature cache (shared by both stages); None: memory only."""
+    data_memory_mb: float = field(default=0.0, metadata={"help": "MiB of tokenized samples and preprocessed images kept in memory (0: off)."})
+    """Keep tokenized samples and preprocessed images in memory up to this many MiB (0: off), so
+    that epochs after the first neither re-tokenize nor decode images. Pays on small multi-epoch
+    data (ShapeWorld); a one-epoch run on LLaVA-665k reads each sample once and gains nothing.
+    Served items are identical to uncached ones. Each dataloader worker keeps its own."""
 
     # -- run ------------------------------------------------------------------------------------
     resume: bool = field(default=False, metadata={"help": "Resume from the latest checkpoint in output_dir."})

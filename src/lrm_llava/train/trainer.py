@@ -94,6 +94,7 @@ def build_dataset(cfg: TrainConfig, processor, *, show_progress: bool = True) ->
         read_samples(cfg.data), processor, template=cfg.template, image_root=cfg.image_root,
         model_max_length=cfg.model_max_length, image_aspect_ratio=cfg.image_aspect_ratio,
         on_bad_image=cfg.on_bad_image, max_image_pixels=cfg.max_image_pixels, show_progress=show_progress,
+        memory_mb=cfg.data_memory_mb,
     )
 
 
