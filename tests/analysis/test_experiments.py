@@ -185,3 +185,38 @@ def test_ablation_end_to_end_and_resume(quick_out, monkeypatch):
     monkeypatch.setattr("lrm_llava.train.run_training", forbidden)
     monkeypatch.setattr("lrm_llava.infer.load_model", forbidden)
     assert run_experiment("ablation", **kwargs) == rows
+
+
+def _copy_shared(quick_out, out):
+    import shutil
+
+    for part in ("world", "backbones"):  # built once by the fixture; the runner reuses them
+        shutil.copytree(quick_out / part, out / part)
+    return out
+
+
+@pytest.mark.slow
+def test_parallel_runs_give_the_sequential_rows(quick_out, tmp_path):
+    """--jobs 2: both arms train at once in spawned processes; rows identical to one at a time."""
+    kwargs = dict(seeds=1, quick=True, eval_limit=2, benchmarks=["pope"], train_overrides={"max_steps": 3},
+                  threads=1, variants=["w/o all task instructions", "lrm-llava"])
+    sequential = run_experiment("ablation", out=_copy_shared(quick_out, tmp_path / "seq"), **kwargs)
+    out = _copy_shared(quick_out, tmp_path / "par")
+    assert run_experiment("ablation", out=out, jobs=2, **kwargs) == sequential
+    logs = out / "ablation" / "logs"
+    assert sorted(p.name for p in logs.iterdir()) == ["english-only.log", "lrm-llava.log"]
+    assert "stage finetune" in (logs / "lrm-llava.log").read_text(encoding="utf-8")  # the run's own output
+
+
+@pytest.mark.slow
+def test_parallel_failures_are_reported_together_and_the_rest_is_kept(quick_out, tmp_path):
+    from lrm_llava.analysis.experiments import Arm, run_parallel
+    from lrm_llava.demo import DemoConfig, step_bench
+
+    out = _copy_shared(quick_out, tmp_path / "fail")
+    cfg = DemoConfig(out=str(out), quick=True, eval_limit=2, train_overrides={"max_steps": 3}, threads=1)
+    common = (cfg, out, out / "world", step_bench(cfg, out, out / "world"), ["pope"], "ablation")
+    runs = [(Arm("broken", "broken", backbones="no-such-backbones"), 1), (Arm("lrm-llava", "LRM-LLaVA"), 0)]
+    with pytest.raises(UserError, match=r"(?s)1 of 2 runs failed.*broken-s1: .*log: .*broken-s1.log"):
+        run_parallel(runs, 2, 1, out / "logs", common)
+    assert (out / "models" / "lrm-llava" / "finetune" / "DONE").is_file()  # the good run finished

@@ -57,6 +57,7 @@ import csv
 import io
 import json
 import math
+import os
 import shutil
 import statistics
 import time
@@ -402,6 +403,63 @@ def headline_rows(results: list[dict], *, experiment: str, variant: str, seed: i
     return rows
 
 
+def run_one(cfg, root: Path, world: Path, bench_root: Path, benches: list[str], kind: str, arm: Arm,
+            seed: int) -> list[dict]:
+    """Data, both stages and evaluation of one arm and seed (each step reused when done); its rows."""
+    from lrm_llava.demo import Variant, step_data, step_eval, step_train
+
+    name = variant_name(arm, seed)
+    variant = Variant(name, pretrain_tasks=arm.pretrain_tasks, finetune_tasks=arm.finetune_tasks,
+                      mix=arm.mix, backbones=arm.backbones, seed=seed)
+    data = step_data(cfg, root, world, variant)
+    model_dir = step_train(cfg, root, world, variant, data)
+    results = step_eval(cfg, root, bench_root, name, model_dir, tuple(benches))
+    return headline_rows(results, experiment=kind, variant=arm.label, seed=seed, model=name, benchmarks=benches)
+
+
+def _run_one_logged(log: str, threads: int, *args) -> list[dict]:
+    """`run_one` in a worker process, everything it prints (progress bars included) into `log`."""
+    import torch
+
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    torch.set_num_threads(threads)
+    return run_one(*args)
+
+
+def run_parallel(runs: list[tuple[Arm, int]], jobs: int, threads: int, log_dir: Path, common: tuple) -> list[list[dict]]:
+    """`run_one` for every (arm, seed), `jobs` at a time in spawned processes (safe with CUDA); the
+    rows in the order of `runs`. A failed run does not stop the others; all failures are reported
+    together at the end, with their logs, and every finished run stays cached for the rerun."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    log_dir.mkdir(parents=True, exist_ok=True)
+    results: list[list[dict]] = [[] for _ in runs]
+    failed: list[str] = []
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {}
+        for i, (arm, seed) in enumerate(runs):
+            name = variant_name(arm, seed)
+            log = log_dir / f"{name}.log"
+            futures[pool.submit(_run_one_logged, str(log), threads, *common, arm, seed)] = (i, name, log)
+        _log(f"{len(runs)} runs, {jobs} at a time, {threads} thread(s) each; logs in {log_dir}")
+        for done, future in enumerate(as_completed(futures), 1):
+            i, name, log = futures[future]
+            try:
+                results[i] = future.result()
+                _log(f"{done}/{len(runs)} finished: {name}")
+            except Exception as err:  # noqa: BLE001 - reported with the log, after the other runs
+                failed.append(f"{name}: {type(err).__name__}: {err} (log: {log})")
+                _log(f"{done}/{len(runs)} FAILED: {failed[-1]}")
+    if failed:
+        raise UserError(f"{len(failed)} of {len(runs)} runs failed; the others are cached, so rerunning "
+                        "the same command redoes only these:\n  " + "\n  ".join(failed))
+    return results
+
+
 def run_experiment(
     kind: str,
     *,
@@ -414,6 +472,7 @@ def run_experiment(
     recipe: str = "shapeworld",
     train_overrides: dict | None = None,
     threads: int | None = None,
+    jobs: int = 1,
 ) -> list[dict]:
     """Run (or resume) one experiment and write rows.json/.csv, summary.md and `<kind>.png` under
     `<out>/<kind>/`; returns the tidy rows.
@@ -421,25 +480,20 @@ def run_experiment(
     `variants` restricts the arms (keys or labels, see `experiment_arms`); `train_overrides` are
     recipe keys applied to both stages of every arm (e.g. {"max_steps": 5}); the world, backbones and
     benchmarks are the ones of a `DemoConfig(out=out, quick=quick)` and shared by all experiments.
+    `jobs` > 1 trains that many runs at once in separate processes (`threads` each, default: the
+    cores shared out), each logging to `<out>/<kind>/logs/<run>.log`; the rows are the same.
     """
     import torch
 
     from lrm_llava.bench.run import parse_benchmarks
-    from lrm_llava.demo import (
-        DemoConfig,
-        Variant,
-        step_backbones,
-        step_bench,
-        step_data,
-        step_eval,
-        step_train,
-        step_world,
-    )
+    from lrm_llava.demo import DemoConfig, step_backbones, step_bench, step_world
 
     if kind not in KINDS:
         raise UserError(f"unknown experiment {kind!r}; choose from {', '.join(KINDS)}")
     if seeds < 1:
         raise UserError(f"--seeds must be at least 1 (got {seeds})")
+    if jobs < 1:
+        raise UserError(f"--jobs must be at least 1 (got {jobs})")
     benches = parse_benchmarks(benchmarks)
     arms = select_arms(experiment_arms(kind, quick), list(variants or []))
     if threads:
@@ -454,20 +508,19 @@ def run_experiment(
     for folder in dict.fromkeys(a.backbones for a in arms if a.backbones != "backbones"):
         ensure_backbones(root, folder, world, quick)
 
-    rows: list[dict] = []
-    runs = [(arm, seed) for arm in arms for seed in range(seeds)]
-    for i, (arm, seed) in enumerate(runs, 1):
-        name = variant_name(arm, seed)
-        _log(f"{kind} {i}/{len(runs)}: {arm.label} (seed {seed}) -> {name}")
-        variant = Variant(name, pretrain_tasks=arm.pretrain_tasks, finetune_tasks=arm.finetune_tasks,
-                          mix=arm.mix, backbones=arm.backbones, seed=seed)
-        data = step_data(cfg, root, world, variant)
-        model_dir = step_train(cfg, root, world, variant, data)
-        results = step_eval(cfg, root, bench_root, name, model_dir, tuple(benches))
-        rows += headline_rows(results, experiment=kind, variant=arm.label, seed=seed, model=name,
-                              benchmarks=benches)
-
     folder = root / kind
+    runs = [(arm, seed) for arm in arms for seed in range(seeds)]
+    common = (cfg, root, world, bench_root, benches, kind)
+    if jobs > 1 and len(runs) > 1:
+        per_run = run_parallel(runs, min(jobs, len(runs)), threads or max(1, (os.cpu_count() or 1) // jobs),
+                               folder / "logs", common)
+    else:
+        per_run = []
+        for i, (arm, seed) in enumerate(runs, 1):
+            _log(f"{kind} {i}/{len(runs)}: {arm.label} (seed {seed}) -> {variant_name(arm, seed)}")
+            per_run.append(run_one(*common, arm, seed))
+    rows = [row for run_rows in per_run for row in run_rows]
+
     write_rows(rows, folder)
     plot = write_plot(kind, rows, arms, folder / f"{kind}.png")
     summary = write_summary(kind, rows, arms, folder, plot.name)
@@ -486,7 +539,7 @@ def _run(args: argparse.Namespace) -> int:
 
     run_experiment(args.kind, out=args.out, seeds=args.seeds, quick=args.quick, eval_limit=args.eval_limit,
                    benchmarks=args.benchmarks, variants=_split(args.variants), recipe=args.recipe,
-                   train_overrides=parse_set(args.set), threads=args.threads)
+                   train_overrides=parse_set(args.set), threads=args.threads, jobs=args.jobs)
     return 0
 
 
@@ -513,5 +566,8 @@ def register(subparsers) -> None:
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a recipe key for every arm, in both stages or in one with a stage prefix; "
                    "repeatable (e.g. --set finetune.num_train_epochs=6 with a new --out)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (per run with --jobs)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="runs trained at once, each in its own process, logging to <out>/<kind>/logs/ "
+                   "(default 1). One GPU holds ten ShapeWorld runs; on a CPU keep jobs x threads <= cores")
     p.set_defaults(func=_run)
