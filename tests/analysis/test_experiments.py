@@ -165,7 +165,7 @@ def test_ablation_end_to_end_and_resume(quick_out, monkeypatch):
     for name in ("english-only", "lrm-llava"):  # seed 0 of the demo's models keeps the demo's folder names
         assert (quick_out / "models" / name / "finetune" / "DONE").is_file()
 
-    folder = quick_out / "ablation"
+    folder = quick_out / "experiment-ablation"
     assert json.loads((folder / "rows.json").read_text(encoding="utf-8")) == rows
     with open(folder / "rows.csv", encoding="utf-8") as fh:
         table = list(csv.DictReader(fh))
@@ -203,7 +203,7 @@ def test_parallel_runs_give_the_sequential_rows(quick_out, tmp_path):
     sequential = run_experiment("ablation", out=_copy_shared(quick_out, tmp_path / "seq"), **kwargs)
     out = _copy_shared(quick_out, tmp_path / "par")
     assert run_experiment("ablation", out=out, jobs=2, **kwargs) == sequential
-    logs = out / "ablation" / "logs"
+    logs = out / "experiment-ablation" / "logs"
     assert sorted(p.name for p in logs.iterdir()) == ["english-only.log", "lrm-llava.log"]
     assert "stage finetune" in (logs / "lrm-llava.log").read_text(encoding="utf-8")  # the run's own output
 

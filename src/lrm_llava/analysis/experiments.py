@@ -29,7 +29,7 @@ The arms:
 - backbones: English-only vs the full recipe on the default tiny LM (`backbones/`) and on a larger
   LM (`LARGE_LM`, trained into `backbones-lm256/` beside a copy of the same vision tower).
 
-Outputs in `<out>/<kind>/`:
+Outputs in `<out>/experiment-<kind>/` (beside the demo's folders; `backbones/` is the backbones'):
 
 - `rows.json` / `rows.csv`: tidy rows {experiment, variant, seed, benchmark, language, metric,
   value}, one per arm × seed × benchmark × language, holding the report's headline number
@@ -403,6 +403,11 @@ def headline_rows(results: list[dict], *, experiment: str, variant: str, seed: i
     return rows
 
 
+def results_folder(kind: str) -> str:
+    """Folder of an experiment's tables under --out. Not `<kind>`: `backbones/` holds the backbones."""
+    return f"experiment-{kind}"
+
+
 def run_one(cfg, root: Path, world: Path, bench_root: Path, benches: list[str], kind: str, arm: Arm,
             seed: int) -> list[dict]:
     """Data, both stages and evaluation of one arm and seed (each step reused when done); its rows."""
@@ -475,13 +480,13 @@ def run_experiment(
     jobs: int = 1,
 ) -> list[dict]:
     """Run (or resume) one experiment and write rows.json/.csv, summary.md and `<kind>.png` under
-    `<out>/<kind>/`; returns the tidy rows.
+    `<out>/experiment-<kind>/`; returns the tidy rows.
 
     `variants` restricts the arms (keys or labels, see `experiment_arms`); `train_overrides` are
     recipe keys applied to both stages of every arm (e.g. {"max_steps": 5}); the world, backbones and
     benchmarks are the ones of a `DemoConfig(out=out, quick=quick)` and shared by all experiments.
     `jobs` > 1 trains that many runs at once in separate processes (`threads` each, default: the
-    cores shared out), each logging to `<out>/<kind>/logs/<run>.log`; the rows are the same.
+    cores shared out), each logging to `<out>/experiment-<kind>/logs/<run>.log`; the rows are the same.
     """
     import torch
 
@@ -508,7 +513,7 @@ def run_experiment(
     for folder in dict.fromkeys(a.backbones for a in arms if a.backbones != "backbones"):
         ensure_backbones(root, folder, world, quick)
 
-    folder = root / kind
+    folder = root / results_folder(kind)
     runs = [(arm, seed) for arm in arms for seed in range(seeds)]
     common = (cfg, root, world, bench_root, benches, kind)
     if jobs > 1 and len(runs) > 1:
@@ -549,7 +554,7 @@ def register(subparsers) -> None:
         "experiment",
         help="the paper's ablations, data-mix sweep and backbone comparison on ShapeWorld",
         description="Train and evaluate the arms of one experiment over several seeds on ShapeWorld "
-        "(reusing every cached step under --out), then write <out>/<kind>/rows.json, rows.csv, "
+        "(reusing every cached step under --out), then write <out>/experiment-<kind>/rows.json, rows.csv, "
         "summary.md (mean ± std, noise verdict) and <kind>.png.",
     )
     p.add_argument("kind", choices=KINDS, help="ablation (Table 3), mix (Figure 6) or backbones (Table 4)")
@@ -568,6 +573,6 @@ def register(subparsers) -> None:
                    "repeatable (e.g. --set finetune.num_train_epochs=6 with a new --out)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (per run with --jobs)")
     p.add_argument("--jobs", type=int, default=1,
-                   help="runs trained at once, each in its own process, logging to <out>/<kind>/logs/ "
+                   help="runs trained at once, each in its own process, logging to <out>/experiment-<kind>/logs/ "
                    "(default 1). One GPU holds ten ShapeWorld runs; on a CPU keep jobs x threads <= cores")
     p.set_defaults(func=_run)
