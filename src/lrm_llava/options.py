@@ -1,5 +1,5 @@
-"""Parsing of repeated `KEY=VALUE` command-line options (`--option`, `--price`, `--task-weights`, ...),
-shared by every subcommand that takes them."""
+"""Command-line pieces shared by several subcommands: parsing of repeated `KEY=VALUE` options
+(`--option`, `--price`, `--task-weights`, ...) and the names `--dtype` accepts."""
 
 from __future__ import annotations
 
@@ -33,3 +33,7 @@ def parse_key_values(items: list[str] | None, what: str, cast: Callable[[str], o
             except ValueError:
                 raise UserError(f"{what} {part!r}: {value!r} is not a valid value") from None
     return out
+
+
+DTYPE_NAMES = ("float32", "bfloat16", "float16")
+"""Weight dtypes a model can be loaded in by name (`--dtype`; "auto" picks per device)."""

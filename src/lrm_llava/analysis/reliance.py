@@ -32,6 +32,7 @@ from pathlib import Path
 from lrm_llava.analysis.gap import seeded_subsample, text_without_image
 from lrm_llava.errors import DataError, UserError
 from lrm_llava.languages import ALL_CODES, parse_languages
+from lrm_llava.options import DTYPE_NAMES
 
 METRICS = ("changed", "accuracy_own", "accuracy_swapped")
 """The reliance metrics, in the order tables list them."""
@@ -165,7 +166,7 @@ class RelianceConfig:
     device: str | None = None
     """"cpu", "cuda", ...; None: a GPU when there is one."""
     dtype: str | None = None
-    """"float32", "bfloat16" or "float16"; None: bfloat16 on a GPU that supports it, else float32."""
+    """"float32", "bfloat16" or "float16"; None or "auto": bfloat16 on a GPU that supports it, else float32."""
 
 
 def run_reliance(cfg: RelianceConfig) -> list[dict]:
@@ -215,7 +216,7 @@ def _cli(args: argparse.Namespace) -> int:
                          names=args.name or [], languages=parse_languages(args.languages.split(",")) if args.languages else None,
                          n=None if args.n == 0 else args.n, seed=args.seed, template=args.template,
                          batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, device=args.device,
-                         dtype=None if args.dtype == "auto" else args.dtype)
+                         dtype=args.dtype)
     rows = run_reliance(cfg)
     print(format_table([r for r in rows if r["language"] == "all"]), end="")
     print(f"wrote {Path(cfg.out) / 'reliance.md'}")
@@ -239,7 +240,7 @@ def add_reliance_parser(analyze_subparsers) -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--max-new-tokens", type=int, default=16)
     p.add_argument("--device", help="cpu, cuda, ... (default: a GPU when there is one)")
-    p.add_argument("--dtype", choices=["auto", "float32", "bfloat16", "float16"], default="auto",
+    p.add_argument("--dtype", choices=["auto", *DTYPE_NAMES], default="auto",
                    help="weights' dtype (auto: bfloat16 on a GPU that supports it, else float32)")
     p.set_defaults(func=_cli)
     return p

@@ -14,7 +14,7 @@ import argparse
 
 from lrm_llava.bench.common import BENCHMARKS
 from lrm_llava.errors import UserError
-from lrm_llava.options import number_or_text, parse_key_values
+from lrm_llava.options import DTYPE_NAMES, number_or_text, parse_key_values
 
 
 def register(subparsers) -> None:
@@ -68,7 +68,7 @@ def register(subparsers) -> None:
     e.add_argument("--no-fidelity", action="store_true", help="skip the language-fidelity measurement")
     e.add_argument("--no-progress", action="store_true")
     e.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: a GPU when there is one)")
-    e.add_argument("--dtype", choices=["auto", "float32", "bfloat16", "float16"], default="auto",
+    e.add_argument("--dtype", choices=["auto", *DTYPE_NAMES], default="auto",
                    help="weights' dtype (auto: bfloat16 on a GPU that supports it, else float32)")
     e.set_defaults(func=_eval)
 
@@ -100,7 +100,7 @@ def _eval(args: argparse.Namespace) -> int:
         languages=args.languages, batch_size=args.batch_size, limit=args.limit, model_name=args.model_name,
         template=args.template, max_new_tokens=args.max_new_tokens, predictions=args.predictions or [],
         fidelity=not args.no_fidelity, progress=not args.no_progress, device=args.device,
-        dtype=None if args.dtype == "auto" else args.dtype,
+        dtype=args.dtype,
     )
     run_eval(config)
     print(f"wrote {args.out}/report.md, results.json, results.csv")

@@ -76,7 +76,7 @@ class EvalConfig:
     device: str | None = None
     """"cpu", "cuda", "cuda:1" ...; None: a GPU when there is one."""
     dtype: str | None = None
-    """"float32", "bfloat16" or "float16"; None: bfloat16 on a GPU that supports it, else float32.
+    """"float32", "bfloat16" or "float16"; None or "auto": bfloat16 on a GPU that supports it, else float32.
     float32 on a GPU reproduces CPU answers of a model trained in float32."""
 
 

@@ -24,6 +24,7 @@ from PIL import Image
 from lrm_llava.chat.templates import build_generation_prompt, check_template, template_adds_special_tokens
 from lrm_llava.errors import UserError
 from lrm_llava.model.images import image_aspect_ratio, prepare_images
+from lrm_llava.options import DTYPE_NAMES
 
 
 def default_device() -> str:
@@ -31,7 +32,7 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+DTYPES = {name: getattr(torch, name) for name in DTYPE_NAMES}
 """Names accepted for `dtype` ("auto" or None: bfloat16 on a GPU that supports it, else float32)."""
 
 
