@@ -201,17 +201,20 @@ class LlavaDataset(Dataset):
         return len(self.indices)
 
     # -- memory cache ---------------------------------------------------------------------------
-    def _fits(self, tensor: torch.Tensor) -> bool:
-        size = tensor.numel() * tensor.element_size()
+    def _fits(self, *tensors: torch.Tensor) -> bool:
+        """Whether `tensors` fit in what is left of the budget; if so, it is charged for them."""
+        size = sum(t.numel() * t.element_size() for t in tensors)
         if size > self._memory_left:
             return False
         self._memory_left -= size
         return True
 
     def _remember_tokens(self, index: int, tokens) -> None:
+        if self._memory_left <= 0:  # caching off (or full): no tensors built at all
+            return
         ids = torch.tensor(tokens.input_ids, dtype=torch.int32)
         labels = torch.tensor(tokens.labels, dtype=torch.int32)
-        if self._memory_left > 0 and self._fits(ids) and self._fits(labels):
+        if self._fits(ids, labels):
             self._tokens[index] = (ids, labels)
 
     def _item(self, k: int) -> dict[str, Any]:
@@ -234,7 +237,7 @@ class LlavaDataset(Dataset):
                 image = load_image(path, where=f"{where} (id {sample.get('id')!r})",
                                    max_image_pixels=self.max_image_pixels)
                 pixels = preprocess_images(self.processor, [image], self.image_aspect_ratio)[0]
-                if self._memory_left > 0 and self._fits(pixels):
+                if self._fits(pixels):
                     self._pixels[path] = pixels
             item["pixel_values"] = pixels.clone()  # callers may modify their copy
         return item
