@@ -18,6 +18,7 @@ from lrm_llava.analysis.experiments import (
     aggregate,
     compare,
     experiment_arms,
+    headline_rows,
     mean_std,
     run_experiment,
     select_arms,
@@ -136,6 +137,20 @@ def test_summary_table_verdicts():
     assert wide.startswith("| Variant | Seeds | En | Zh |") and "| Hr | Avg | Δ En |" in wide
 
 
+def test_pope_accuracy_tabulated_beside_f1():
+    # an always-"yes" model: F1 66.7 flatters it, accuracy 50.0 does not; both rows, both tables
+    results = [{"model": "m", "benchmark": "pope", "split": None, "language": lang, "metric": metric, "value": value}
+               for lang in ALL_CODES for metric, value in (("f1", 66.7), ("accuracy", 50.0), ("recall", 100.0))]
+    rows = headline_rows(results, experiment="ablation", variant="LRM-LLaVA", seed=0, model="m", benchmarks=["pope"])
+    assert [(r["metric"], r["value"]) for r in rows] == [("f1", 66.7)] * 10 + [("accuracy", 50.0)] * 10
+    arms = select_arms(experiment_arms("ablation"), ["lrm-llava"])
+    assert summary_table(rows, arms, "pope").splitlines()[2] == "| LRM-LLaVA | 1 | 66.7 | 66.7 |  |  | reference |"
+    assert summary_table(rows, arms, "pope", metric="accuracy").splitlines()[2] == (
+        "| LRM-LLaVA | 1 | 50.0 | 50.0 |  |  | reference |")
+    agg = {(r["metric"], r["language"]): r["mean"] for r in aggregate(rows)}
+    assert agg[("f1", AVG)] == pytest.approx(66.7) and agg[("accuracy", AVG)] == 50.0
+
+
 # ------------------------------------------------------------------------------------ end to end
 @pytest.fixture(scope="module")
 def quick_out(tmp_path_factory):
@@ -156,11 +171,12 @@ def test_ablation_end_to_end_and_resume(quick_out, monkeypatch):
     rows = run_experiment("ablation", **kwargs)
 
     labels = ["w/o all task instructions", "LRM-LLaVA"]
-    assert len(rows) == 2 * len(ALL_CODES)
+    assert len(rows) == 2 * 2 * len(ALL_CODES)  # POPE F1 and POPE accuracy
     for label in labels:
         mine = [r for r in rows if r["variant"] == label]
-        assert [r["language"] for r in mine] == list(ALL_CODES)
-        assert {(r["experiment"], r["seed"], r["benchmark"], r["metric"]) for r in mine} == {("ablation", 0, "pope", "f1")}
+        assert [r["language"] for r in mine] == list(ALL_CODES) * 2
+        assert {(r["experiment"], r["seed"], r["benchmark"], r["metric"]) for r in mine} == {
+            ("ablation", 0, "pope", "f1"), ("ablation", 0, "pope", "accuracy")}
         assert all(0.0 <= r["value"] <= 100.0 for r in mine)
     for name in ("english-only", "lrm-llava"):  # seed 0 of the demo's models keeps the demo's folder names
         assert (quick_out / "models" / name / "finetune" / "DONE").is_file()
@@ -172,7 +188,7 @@ def test_ablation_end_to_end_and_resume(quick_out, monkeypatch):
     assert list(table[0]) == ["experiment", "variant", "seed", "benchmark", "language", "metric", "value"]
     assert [(r["variant"], r["language"]) for r in table] == [(r["variant"], r["language"]) for r in rows]
     summary = (folder / "summary.md").read_text(encoding="utf-8")
-    assert "## POPE" in summary and "![ablation](ablation.png)" in summary
+    assert "## POPE\n" in summary and "## POPE accuracy\n" in summary and "![ablation](ablation.png)" in summary
     assert re.search(r"^\| w/o all task instructions \| 1 \| [\d.]+ \| [\d.]+ \| [+-][\d.]+ \| [+-][\d.]+ \| "
                      r"n/a \(needs ≥ 2 seeds\) \|$", summary, re.M)
     assert re.search(r"^\| LRM-LLaVA \| 1 \| [\d.]+ \| [\d.]+ \|  \|  \| reference \|$", summary, re.M)

@@ -32,10 +32,11 @@ The arms:
 Outputs in `<out>/experiment-<kind>/` (beside the demo's folders; `backbones/` is the backbones'):
 
 - `rows.json` / `rows.csv`: tidy rows {experiment, variant, seed, benchmark, language, metric,
-  value}, one per arm × seed × benchmark × language, holding the report's headline number
+  value}, one per arm × seed × number × language, holding the report's headline number
   (`lrm_llava.bench.scoring.HEADLINE`: MME perception sum, POPE mean F1, MMBench CircularEval
-  overall, SEED overall); `variant` is the arm's row label;
-- `summary.md`: per benchmark the paper's layout (rows: arms; columns: En, Avg = mean of the nine
+  overall, SEED overall) and, for POPE, accuracy beside it (`SECONDARY`: F1 alone rewards answering
+  "yes" to everything); `variant` is the arm's row label;
+- `summary.md`: per number the paper's layout (rows: arms; columns: En, Avg = mean of the nine
   non-English languages, and every language for `mix`), mean ± sample std over seeds, the
   difference to the reference arm and a noise verdict;
 - `<kind>.png`: for `mix` the score per language against the ratio (Figure 6), otherwise En and Avg
@@ -176,31 +177,55 @@ def mean_std(values: list[float]) -> tuple[float | None, float | None, int]:
     return statistics.fmean(vals), (statistics.stdev(vals) if len(vals) > 1 else None), len(vals)
 
 
-def per_seed_values(rows: list[dict]) -> dict[tuple[str, str, str], dict[int, float]]:
-    """{(variant, benchmark, language or "avg"): {seed: value}}; "avg" is the mean of the
-    non-English languages present for that variant, benchmark and seed (all nine in a full run)."""
-    out: dict[tuple[str, str, str], dict[int, float]] = defaultdict(dict)
-    others: dict[tuple[str, str, int], list[float]] = defaultdict(list)
+def per_seed_values(rows: list[dict]) -> dict[tuple[str, str, str, str], dict[int, float]]:
+    """{(variant, benchmark, metric, language or "avg"): {seed: value}}; "avg" is the mean of the
+    non-English languages present for that variant, score and seed (all nine in a full run)."""
+    out: dict[tuple[str, str, str, str], dict[int, float]] = defaultdict(dict)
+    others: dict[tuple[str, str, str, int], list[float]] = defaultdict(list)
     for r in rows:
         value = r["value"]
         if value is None or not math.isfinite(value):
             continue
-        out[(r["variant"], r["benchmark"], r["language"])][r["seed"]] = value
+        out[(r["variant"], r["benchmark"], r["metric"], r["language"])][r["seed"]] = value
         if r["language"] != ENGLISH:
-            others[(r["variant"], r["benchmark"], r["seed"])].append(value)
-    for (variant, bench, seed), vals in others.items():
-        out[(variant, bench, AVG)][seed] = statistics.fmean(vals)
+            others[(r["variant"], r["benchmark"], r["metric"], r["seed"])].append(value)
+    for (variant, bench, metric, seed), vals in others.items():
+        out[(variant, bench, metric, AVG)][seed] = statistics.fmean(vals)
     return dict(out)
 
 
 def aggregate(rows: list[dict]) -> list[dict]:
-    """Mean ± std over seeds per variant, benchmark and language (plus "avg"): rows
-    {variant, benchmark, language, mean, std, n} (std None with one seed)."""
+    """Mean ± std over seeds per variant, benchmark, metric and language (plus "avg"): rows
+    {variant, benchmark, metric, language, mean, std, n} (std None with one seed)."""
     result = []
-    for (variant, bench, lang), by_seed in per_seed_values(rows).items():
+    for (variant, bench, metric, lang), by_seed in per_seed_values(rows).items():
         mean, std, n = mean_std(list(by_seed.values()))
-        result.append({"variant": variant, "benchmark": bench, "language": lang, "mean": mean, "std": std, "n": n})
+        result.append({"variant": variant, "benchmark": bench, "metric": metric, "language": lang,
+                       "mean": mean, "std": std, "n": n})
     return result
+
+
+def table_scores(benchmarks) -> list[tuple[str, str]]:
+    """The (benchmark, metric) pairs an experiment tabulates: each benchmark's headline, then its
+    secondary number where it has one (`scoring.SECONDARY`: POPE accuracy beside POPE F1)."""
+    from lrm_llava.bench.scoring import HEADLINE, SECONDARY
+
+    return [(b, m) for b in benchmarks for m in (HEADLINE[b][0], SECONDARY.get(b, (None,))[0]) if m]
+
+
+def score_caption(benchmark: str, metric: str) -> str:
+    """The caption of one tabulated number."""
+    from lrm_llava.bench.scoring import HEADLINE, SECONDARY
+
+    return (HEADLINE if HEADLINE[benchmark][0] == metric else SECONDARY)[benchmark][1]
+
+
+def score_title(benchmark: str, metric: str) -> str:
+    """Heading of one tabulated number: the benchmark, plus the metric when it is not the headline."""
+    from lrm_llava.bench.scoring import HEADLINE
+
+    name = "MMBench" if benchmark == "mmbench" else benchmark.upper()
+    return name if HEADLINE[benchmark][0] == metric else f"{name} {metric}"
 
 
 def compare(values: list[float], reference: list[float], factor: float = NOISE_FACTOR) -> dict:
@@ -247,10 +272,14 @@ def _label(code: str) -> str:
     return "Avg" if code == AVG else code.capitalize()
 
 
-def summary_table(rows: list[dict], arms: list[Arm], benchmark: str, per_language: bool = False) -> str:
-    """Markdown table of one benchmark: rows arms, columns En (+ each language) + Avg, mean ± std,
-    the differences to the reference arm and the noise verdict."""
-    values = per_seed_values(rows)
+def summary_table(rows: list[dict], arms: list[Arm], benchmark: str, per_language: bool = False,
+                  metric: str | None = None) -> str:
+    """Markdown table of one benchmark's `metric` (default: its headline): rows arms, columns En
+    (+ each language) + Avg, mean ± std, the differences to the reference arm and the noise verdict."""
+    from lrm_llava.bench.scoring import HEADLINE
+
+    metric = metric or HEADLINE[benchmark][0]
+    values = {(v, b, lang): seeds for (v, b, m, lang), seeds in per_seed_values(rows).items() if m == metric}
     present = {lang for (_, b, lang) in values if b == benchmark}
     langs = ([c for c in ALL_CODES if c in present] if per_language else [ENGLISH]) + [AVG]
     by_key = {a.key: a for a in arms}
@@ -275,15 +304,14 @@ def summary_table(rows: list[dict], arms: list[Arm], benchmark: str, per_languag
 
 
 def write_summary(kind: str, rows: list[dict], arms: list[Arm], folder: Path, plot: str | None) -> Path:
-    """summary.md: one table per benchmark present in the rows."""
-    from lrm_llava.bench.scoring import HEADLINE
-
+    """summary.md: one table per number present in the rows (`table_scores`)."""
     references = {"ablation": "the full recipe (`LRM-LLaVA`)", "mix": "the paper's ratio (`mix 1.0`)",
                   "backbones": "the full recipe on the same language model"}
     titles = {"ablation": "Ablation of the task instructions (the paper's Table 3)",
               "mix": "Non-English data ratio (the paper's Figure 6)",
               "backbones": "Language models with and without the task instructions (the paper's Table 4)"}
-    benches = [b for b in DEFAULT_BENCHMARKS if any(r["benchmark"] == b for r in rows)]
+    present = {(r["benchmark"], r["metric"]) for r in rows}
+    scores = [s for s in table_scores(DEFAULT_BENCHMARKS) if s in present]
     seeds = sorted({r["seed"] for r in rows})
     md = [f"# {titles[kind]}", "",
           f"Seeds: {', '.join(map(str, seeds)) or 'none'}. Cells: mean ± sample std over seeds. "
@@ -293,9 +321,9 @@ def write_summary(kind: str, rows: list[dict], arms: list[Arm], folder: Path, pl
           f"Noise rule: a difference is within noise when |Δ| < {NOISE_FACTOR:g} × pooled std, pooled "
           "std = sqrt((s_a² + s_b²) / 2) of the per-seed values; with fewer than two seeds there is no "
           "noise estimate (n/a).", ""]
-    for bench in benches:
-        md += [f"## {bench.upper() if bench != 'mmbench' else 'MMBench'}", "", f"{HEADLINE[bench][1]}.", "",
-               summary_table(rows, arms, bench, per_language=kind == "mix"), ""]
+    for bench, metric in scores:
+        md += [f"## {score_title(bench, metric)}", "", f"{score_caption(bench, metric)}.", "",
+               summary_table(rows, arms, bench, per_language=kind == "mix", metric=metric), ""]
     if plot:
         md += [f"![{kind}]({plot})", ""]
     path = folder / "summary.md"
@@ -319,29 +347,28 @@ def write_rows(rows: list[dict], folder: Path) -> tuple[Path, Path]:
 
 def write_plot(kind: str, rows: list[dict], arms: list[Arm], path: Path) -> Path:
     """mix: score per language against the ratio (Figure 6); otherwise En/Avg bars per arm with
-    ± std error bars. One panel per benchmark."""
+    ± std error bars. One panel per tabulated number (`table_scores`)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from lrm_llava.bench.scoring import HEADLINE
-
     values = per_seed_values(rows)
-    benches = [b for b in DEFAULT_BENCHMARKS if any(r["benchmark"] == b for r in rows)]
+    present = {(r["benchmark"], r["metric"]) for r in rows}
+    scores = [s for s in table_scores(DEFAULT_BENCHMARKS) if s in present]
     width = 6.5 if kind == "mix" else max(5.0, 1.1 * len(arms) + 1.5)
-    fig = Figure(figsize=(width, 3.6 * max(1, len(benches))))
+    fig = Figure(figsize=(width, 3.6 * max(1, len(scores))))
     FigureCanvasAgg(fig)  # Agg rendering without touching pyplot's global backend
-    for i, bench in enumerate(benches):
-        ax = fig.add_subplot(max(1, len(benches)), 1, i + 1)
+    for i, (bench, metric) in enumerate(scores):
+        ax = fig.add_subplot(max(1, len(scores)), 1, i + 1)
 
-        def stat(arm: Arm, code: str, bench=bench) -> tuple[float, float]:
-            mean, std, _ = mean_std(list(values.get((arm.label, bench, code), {}).values()))
+        def stat(arm: Arm, code: str, bench=bench, metric=metric) -> tuple[float, float]:
+            mean, std, _ = mean_std(list(values.get((arm.label, bench, metric, code), {}).values()))
             return (math.nan if mean is None else mean), (std or 0.0)
 
         if kind == "mix":
             ordered = sorted(arms, key=lambda a: a.mix)
             xs = [a.mix for a in ordered]
-            present = [c for c in ALL_CODES if any((a.label, bench, c) in values for a in ordered)]
-            for code in present + [AVG]:
+            langs = [c for c in ALL_CODES if any((a.label, bench, metric, c) in values for a in ordered)]
+            for code in langs + [AVG]:
                 pts = [stat(a, code) for a in ordered]
                 ax.errorbar(xs, [m for m, _ in pts], yerr=[s for _, s in pts], marker="o", capsize=3,
                             label=_label(code), linewidth=2.5 if code in (ENGLISH, AVG) else 1.0,
@@ -356,8 +383,8 @@ def write_plot(kind: str, rows: list[dict], arms: list[Arm], path: Path) -> Path
                 ax.bar([k + (j - 0.5) * 0.38 for k in range(len(arms))], [m for m, _ in pts], width=0.38,
                        yerr=[s for _, s in pts], capsize=3, label=name)
             ax.set_xticks(range(len(arms)), [a.label for a in arms], rotation=20, ha="right", fontsize="small")
-        ax.set_ylabel(HEADLINE[bench][1].split("(")[0].split(",")[0].strip(), fontsize="small")
-        ax.set_title(bench.upper() if bench != "mmbench" else "MMBench")
+        ax.set_ylabel(score_caption(bench, metric).split("(")[0].split(",")[0].strip(), fontsize="small")
+        ax.set_title(score_title(bench, metric))
         ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
         ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
@@ -388,18 +415,18 @@ def ensure_backbones(out: Path, folder: str, world: Path, quick: bool) -> Path:
 
 def headline_rows(results: list[dict], *, experiment: str, variant: str, seed: int, model: str,
                   benchmarks: list[str]) -> list[dict]:
-    """Tidy rows of the headline number per benchmark and language of one evaluated model."""
-    from lrm_llava.bench.scoring import HEADLINE, headline
+    """Tidy rows of each tabulated number (`table_scores`) per benchmark and language of one
+    evaluated model, benchmark by benchmark, languages in registry order."""
+    from lrm_llava.bench.scoring import headline
 
     rows = []
-    for bench in benchmarks:
+    for bench, metric in table_scores(benchmarks):
         for lang in ALL_CODES:
-            value = headline(results, model, bench, lang)
+            value = headline(results, model, bench, lang, metric)
             if value is None:
                 continue
             rows.append({"experiment": experiment, "variant": variant, "seed": seed, "benchmark": bench,
-                         "language": lang, "metric": HEADLINE[bench][0],
-                         "value": value if math.isfinite(value) else None})
+                         "language": lang, "metric": metric, "value": value if math.isfinite(value) else None})
     return rows
 
 

@@ -27,6 +27,12 @@ HEADLINE: dict[str, tuple[str, str]] = {
 }
 """The number the paper's Table 1 shows per benchmark (metric with split None), and its caption."""
 
+SECONDARY: dict[str, tuple[str, str]] = {
+    "pope": ("accuracy", "POPE accuracy (%), mean of the splits present; unlike F1 it gives a model that "
+             "answers \"yes\" to everything no credit (50)"),
+}
+"""Numbers shown beside the headline in experiment tables, where the headline alone misleads."""
+
 
 def reparse(rows: list[dict]) -> list[dict]:
     """Copies of the rows with `parsed` recomputed from `output`."""
@@ -75,9 +81,9 @@ def _order(entry):
     return (model, b, la, lang)
 
 
-def headline(results: list[dict], model: str, benchmark: str, language: str) -> float | None:
-    """The Table 1 number for one cell, or None when it was not evaluated."""
-    metric = HEADLINE[benchmark][0]
+def headline(results: list[dict], model: str, benchmark: str, language: str, metric: str | None = None) -> float | None:
+    """The Table 1 number for one cell (or the split-pooled `metric`), or None when not evaluated."""
+    metric = metric or HEADLINE[benchmark][0]
     for r in results:
         if (r["model"], r["benchmark"], r["language"], r["split"], r["metric"]) == (
             model, benchmark, language, None, metric
