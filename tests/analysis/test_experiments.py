@@ -8,6 +8,7 @@ import csv
 import json
 import math
 import re
+import shutil
 
 import pytest
 
@@ -202,6 +203,20 @@ def test_ablation_end_to_end_and_resume(quick_out, monkeypatch):
     monkeypatch.setattr("lrm_llava.infer.load_model", forbidden)
     assert run_experiment("ablation", **kwargs) == rows
 
+    # All three tables from the saved scores alone (models may be gone, as after a GPU run): each
+    # experiment gets the shared arms under its own labels; seed 1 was never run and is left out.
+    shutil.rmtree(quick_out / "models")
+    every = run_experiment("all", **{**kwargs, "seeds": 2}, tables_only=True)
+    assert {r["experiment"] for r in every} == {"ablation", "mix", "backbones"}
+    assert [r for r in every if r["experiment"] == "ablation"] == rows
+    assert {r["variant"] for r in every if r["experiment"] == "mix"} == {"mix 1.0"}
+    assert {r["variant"] for r in every if r["experiment"] == "backbones"} == {
+        "LM 96x2 w/o all instructions", "LM 96x2 w/ all instructions"}
+    mix_summary = (quick_out / "experiment-mix" / "summary.md").read_text(encoding="utf-8")
+    assert "| mix 1.0 | 1 |" in mix_summary and "| mix 0.4 |" not in mix_summary  # not among --variants
+    with pytest.raises(UserError, match="no run of this experiment has saved scores"):
+        run_experiment("ablation", **{**kwargs, "variants": ["no-bvqa"]}, tables_only=True)
+
 
 def _copy_shared(quick_out, out):
     import shutil
@@ -231,7 +246,7 @@ def test_parallel_failures_are_reported_together_and_the_rest_is_kept(quick_out,
 
     out = _copy_shared(quick_out, tmp_path / "fail")
     cfg = DemoConfig(out=str(out), quick=True, eval_limit=2, train_overrides={"max_steps": 3}, threads=1)
-    common = (cfg, out, out / "world", step_bench(cfg, out, out / "world"), ["pope"], "ablation")
+    common = (cfg, out, out / "world", step_bench(cfg, out, out / "world"), ["pope"])
     runs = [(Arm("broken", "broken", backbones="no-such-backbones"), 1), (Arm("lrm-llava", "LRM-LLaVA"), 0)]
     with pytest.raises(UserError, match=r"(?s)1 of 2 runs failed.*broken-s1: .*log: .*broken-s1.log"):
         run_parallel(runs, 2, 1, out / "logs", common)

@@ -5,6 +5,8 @@ language-model comparison (Table 4), each over several seeds, with a noise verdi
     lrm-llava experiment mix       [--benchmarks mme,pope,mmbench,seed] [--variants mix-0.4,lrm-llava]
     lrm-llava experiment backbones [--threads N] [--recipe shapeworld]
     lrm-llava experiment ablation --out runs/long --set finetune.num_train_epochs=6   # a longer stage 2
+    lrm-llava experiment all --out runs/x3 --seeds 3 --jobs 11 --set finetune.num_train_epochs=6  # one GPU
+    lrm-llava experiment all --out runs/x3 --seeds 3 --tables-only    # tables from saved scores, no training
 
 From Python:
 
@@ -16,7 +18,9 @@ non-English mix ratio, the backbones), each trained and evaluated once per seed 
 step functions (`lrm_llava.demo`). Every step is cached under `--out` exactly as in the demo
 (world/, backbones/, bench/, data/<name>/, models/<name>/, eval/<name>/), so arms shared between
 experiments (the full recipe is the ablation's last row, the mix sweep's 1.0 and the backbones
-comparison's default-LM row) are trained once, and a rerun resumes where it stopped. Folder names
+comparison's default-LM row) are trained once, and a rerun resumes where it stopped. `all` runs the
+union of the three experiments' arms (11) in one queue, so `--jobs` fills a GPU, then writes the
+three tables. Folder names
 are `<arm>-s<seed>`, except seed 0 of the demo's two models, which keep the demo's names
 (`english-only`, `lrm-llava`): an experiment run into the demo's `--out` reuses its models.
 
@@ -435,9 +439,9 @@ def results_folder(kind: str) -> str:
     return f"experiment-{kind}"
 
 
-def run_one(cfg, root: Path, world: Path, bench_root: Path, benches: list[str], kind: str, arm: Arm,
-            seed: int) -> list[dict]:
-    """Data, both stages and evaluation of one arm and seed (each step reused when done); its rows."""
+def run_one(cfg, root: Path, world: Path, bench_root: Path, benches: list[str], arm: Arm, seed: int) -> list[dict]:
+    """Data, both stages and evaluation of one arm and seed (each step reused when done); its scores
+    (`lrm_llava.bench.scoring` result rows)."""
     from lrm_llava.demo import Variant, step_data, step_eval, step_train
 
     name = variant_name(arm, seed)
@@ -445,8 +449,7 @@ def run_one(cfg, root: Path, world: Path, bench_root: Path, benches: list[str], 
                       mix=arm.mix, backbones=arm.backbones, seed=seed)
     data = step_data(cfg, root, world, variant)
     model_dir = step_train(cfg, root, world, variant, data)
-    results = step_eval(cfg, root, bench_root, name, model_dir, tuple(benches))
-    return headline_rows(results, experiment=kind, variant=arm.label, seed=seed, model=name, benchmarks=benches)
+    return step_eval(cfg, root, bench_root, name, model_dir, tuple(benches))
 
 
 def _run_one_logged(log: str, threads: int, *args) -> list[dict]:
@@ -463,7 +466,7 @@ def _run_one_logged(log: str, threads: int, *args) -> list[dict]:
 
 def run_parallel(runs: list[tuple[Arm, int]], jobs: int, threads: int, log_dir: Path, common: tuple) -> list[list[dict]]:
     """`run_one` for every (arm, seed), `jobs` at a time in spawned processes (safe with CUDA); the
-    rows in the order of `runs`. A failed run does not stop the others; all failures are reported
+    scores in the order of `runs`. A failed run does not stop the others; all failures are reported
     together at the end, with their logs, and every finished run stays cached for the rerun."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -505,60 +508,103 @@ def run_experiment(
     train_overrides: dict | None = None,
     threads: int | None = None,
     jobs: int = 1,
+    tables_only: bool = False,
 ) -> list[dict]:
-    """Run (or resume) one experiment and write rows.json/.csv, summary.md and `<kind>.png` under
-    `<out>/experiment-<kind>/`; returns the tidy rows.
+    """Run (or resume) one experiment, or `all` three, and write rows.json/.csv, summary.md and
+    `<kind>.png` under `<out>/experiment-<kind>/` for each; returns the tidy rows (of every kind).
 
+    `all` trains the union of the three experiments' arms once (11 arms: the shared ones, such as
+    the full recipe, once), so `--jobs` can fill a GPU with all of them at once.
     `variants` restricts the arms (keys or labels, see `experiment_arms`); `train_overrides` are
     recipe keys applied to both stages of every arm (e.g. {"max_steps": 5}); the world, backbones and
     benchmarks are the ones of a `DemoConfig(out=out, quick=quick)` and shared by all experiments.
     `jobs` > 1 trains that many runs at once in separate processes (`threads` each, default: the
     cores shared out), each logging to `<out>/experiment-<kind>/logs/<run>.log`; the rows are the same.
+    `tables_only` trains and evaluates nothing: the tables are rebuilt from the runs' saved scores
+    (`<out>/eval/<run>/results.json`), e.g. after copying `eval/` back from a GPU machine.
     """
     import torch
 
     from lrm_llava.bench.run import parse_benchmarks
     from lrm_llava.demo import DemoConfig, step_backbones, step_bench, step_world
 
-    if kind not in KINDS:
-        raise UserError(f"unknown experiment {kind!r}; choose from {', '.join(KINDS)}")
+    if kind not in (*KINDS, "all"):
+        raise UserError(f"unknown experiment {kind!r}; choose from {', '.join(KINDS)} or all")
     if seeds < 1:
         raise UserError(f"--seeds must be at least 1 (got {seeds})")
     if jobs < 1:
         raise UserError(f"--jobs must be at least 1 (got {jobs})")
     benches = parse_benchmarks(benchmarks)
-    arms = select_arms(experiment_arms(kind, quick), list(variants or []))
-    if threads:
-        torch.set_num_threads(threads)
+    kinds = KINDS if kind == "all" else (kind,)
+    union: dict[str, Arm] = {}
+    for k in kinds:
+        for arm in experiment_arms(k, quick):
+            union.setdefault(arm.key, arm)
+    chosen = {a.key for a in select_arms(list(union.values()), list(variants or []))}
+    arms_of = {k: [a for a in experiment_arms(k, quick) if a.key in chosen] for k in kinds}
+    runs = [(arm, seed) for arm in union.values() if arm.key in chosen for seed in range(seeds)]
     root = Path(out)
-    root.mkdir(parents=True, exist_ok=True)
-    cfg = DemoConfig(out=str(root), quick=quick, eval_limit=eval_limit, recipe=recipe,
-                     train_overrides=dict(train_overrides or {}), threads=threads)
-    world = step_world(cfg, root)
-    step_backbones(cfg, root, world)
-    bench_root = step_bench(cfg, root, world)
-    for folder in dict.fromkeys(a.backbones for a in arms if a.backbones != "backbones"):
-        ensure_backbones(root, folder, world, quick)
 
-    folder = root / results_folder(kind)
-    runs = [(arm, seed) for arm in arms for seed in range(seeds)]
-    common = (cfg, root, world, bench_root, benches, kind)
-    if jobs > 1 and len(runs) > 1:
-        per_run = run_parallel(runs, min(jobs, len(runs)), threads or max(1, (os.cpu_count() or 1) // jobs),
-                               folder / "logs", common)
+    if tables_only:
+        scores = cached_scores(root, runs)
     else:
-        per_run = []
-        for i, (arm, seed) in enumerate(runs, 1):
-            _log(f"{kind} {i}/{len(runs)}: {arm.label} (seed {seed}) -> {variant_name(arm, seed)}")
-            per_run.append(run_one(*common, arm, seed))
-    rows = [row for run_rows in per_run for row in run_rows]
+        if threads:
+            torch.set_num_threads(threads)
+        root.mkdir(parents=True, exist_ok=True)
+        cfg = DemoConfig(out=str(root), quick=quick, eval_limit=eval_limit, recipe=recipe,
+                         train_overrides=dict(train_overrides or {}), threads=threads)
+        world = step_world(cfg, root)
+        step_backbones(cfg, root, world)
+        bench_root = step_bench(cfg, root, world)
+        for folder in dict.fromkeys(a.backbones for a, _ in runs if a.backbones != "backbones"):
+            ensure_backbones(root, folder, world, quick)
+        common = (cfg, root, world, bench_root, benches)
+        if jobs > 1 and len(runs) > 1:
+            per_run = run_parallel(runs, min(jobs, len(runs)), threads or max(1, (os.cpu_count() or 1) // jobs),
+                                   root / results_folder(kind) / "logs", common)
+        else:
+            per_run = []
+            for i, (arm, seed) in enumerate(runs, 1):
+                _log(f"{kind} {i}/{len(runs)}: {arm.key} (seed {seed}) -> {variant_name(arm, seed)}")
+                per_run.append(run_one(*common, arm, seed))
+        scores = {(arm.key, seed): res for (arm, seed), res in zip(runs, per_run, strict=True)}
 
+    rows = []
+    for k in kinds:
+        kind_rows = [row for arm in arms_of[k] for seed in range(seeds) if (arm.key, seed) in scores
+                     for row in headline_rows(scores[(arm.key, seed)], experiment=k, variant=arm.label, seed=seed,
+                                              model=variant_name(arm, seed), benchmarks=benches)]
+        rows += write_tables(k, kind_rows, arms_of[k], root / results_folder(k))
+    return rows
+
+
+def write_tables(kind: str, rows: list[dict], arms: list[Arm], folder: Path) -> list[dict]:
+    """rows.json/.csv, `<kind>.png` and summary.md of one experiment (printed); returns the rows."""
     write_rows(rows, folder)
     plot = write_plot(kind, rows, arms, folder / f"{kind}.png")
     summary = write_summary(kind, rows, arms, folder, plot.name)
     print(summary.read_text(encoding="utf-8"), flush=True)
     _log(f"done: {folder}")
     return rows
+
+
+def cached_scores(root: Path, runs: list[tuple[Arm, int]]) -> dict[tuple[str, int], list[dict]]:
+    """{(arm key, seed): scores} of the runs whose scores are saved under `<root>/eval/`; the others
+    are listed and left out (an error when none is saved)."""
+    scores, missing = {}, []
+    for arm, seed in runs:
+        name = variant_name(arm, seed)
+        path = root / "eval" / name / "results.json"
+        if path.is_file():
+            scores[(arm.key, seed)] = json.loads(path.read_text(encoding="utf-8"))
+        else:
+            missing.append(name)
+    if not scores:
+        raise UserError(f"--tables-only: no run of this experiment has saved scores under {root / 'eval'} "
+                        f"(looked for {', '.join(missing)}); run it without --tables-only first")
+    if missing:
+        _log(f"--tables-only: {len(missing)} run(s) without saved scores left out: {', '.join(missing)}")
+    return scores
 
 
 # -------------------------------------------------------------------------------------------- CLI
@@ -571,7 +617,8 @@ def _run(args: argparse.Namespace) -> int:
 
     run_experiment(args.kind, out=args.out, seeds=args.seeds, quick=args.quick, eval_limit=args.eval_limit,
                    benchmarks=args.benchmarks, variants=_split(args.variants), recipe=args.recipe,
-                   train_overrides=parse_set(args.set), threads=args.threads, jobs=args.jobs)
+                   train_overrides=parse_set(args.set), threads=args.threads, jobs=args.jobs,
+                   tables_only=args.tables_only)
     return 0
 
 
@@ -584,7 +631,8 @@ def register(subparsers) -> None:
         "(reusing every cached step under --out), then write <out>/experiment-<kind>/rows.json, rows.csv, "
         "summary.md (mean ± std, noise verdict) and <kind>.png.",
     )
-    p.add_argument("kind", choices=KINDS, help="ablation (Table 3), mix (Figure 6) or backbones (Table 4)")
+    p.add_argument("kind", choices=(*KINDS, "all"),
+                   help="ablation (Table 3), mix (Figure 6), backbones (Table 4), or all three (shared arms trained once)")
     p.add_argument("--out", default="runs/experiments", help="output folder (default: runs/experiments)")
     p.add_argument("--seeds", type=int, default=3, help="seeds per arm: 0..N-1 (default: 3)")
     p.add_argument("--quick", action="store_true", help="small world, backbones and training (smoke test)")
@@ -602,4 +650,7 @@ def register(subparsers) -> None:
     p.add_argument("--jobs", type=int, default=1,
                    help="runs trained at once, each in its own process, logging to <out>/experiment-<kind>/logs/ "
                    "(default 1). One GPU holds ten ShapeWorld runs; on a CPU keep jobs x threads <= cores")
+    p.add_argument("--tables-only", action="store_true",
+                   help="train nothing: rebuild the tables from the scores saved under <out>/eval/ "
+                   "(e.g. copied back from a GPU machine)")
     p.set_defaults(func=_run)
