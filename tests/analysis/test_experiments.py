@@ -216,6 +216,9 @@ def test_ablation_end_to_end_and_resume(quick_out, monkeypatch):
     assert "| mix 1.0 | 1 |" in mix_summary and "| mix 0.4 |" not in mix_summary  # not among --variants
     with pytest.raises(UserError, match="no run of this experiment has saved scores"):
         run_experiment("ablation", **{**kwargs, "variants": ["no-bvqa"]}, tables_only=True)
+    (quick_out / "eval" / "lrm-llava" / "results.json").write_text("{truncated", encoding="utf-8")
+    with pytest.raises(UserError, match=r"lrm-llava/results.json: not a readable scores file"):
+        run_experiment("ablation", **kwargs, tables_only=True)
 
 
 def _copy_shared(quick_out, out):

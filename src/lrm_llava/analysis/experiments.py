@@ -595,10 +595,14 @@ def cached_scores(root: Path, runs: list[tuple[Arm, int]]) -> dict[tuple[str, in
     for arm, seed in runs:
         name = variant_name(arm, seed)
         path = root / "eval" / name / "results.json"
-        if path.is_file():
-            scores[(arm.key, seed)] = json.loads(path.read_text(encoding="utf-8"))
-        else:
+        if not path.is_file():
             missing.append(name)
+            continue
+        try:
+            scores[(arm.key, seed)] = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise UserError(f"{path}: not a readable scores file ({err}); remove it and rerun without "
+                            "--tables-only to evaluate that run again") from err
     if not scores:
         raise UserError(f"--tables-only: no run of this experiment has saved scores under {root / 'eval'} "
                         f"(looked for {', '.join(missing)}); run it without --tables-only first")
