@@ -217,6 +217,12 @@ def table_scores(benchmarks) -> list[tuple[str, str]]:
     return [(b, m) for b in benchmarks for m in (HEADLINE[b][0], SECONDARY.get(b, (None,))[0]) if m]
 
 
+def scores_in(rows: list[dict]) -> list[tuple[str, str]]:
+    """The tabulated (benchmark, metric) pairs present in `rows`, in table order."""
+    present = {(r["benchmark"], r["metric"]) for r in rows}
+    return [s for s in table_scores(DEFAULT_BENCHMARKS) if s in present]
+
+
 def score_caption(benchmark: str, metric: str) -> str:
     """The caption of one tabulated number."""
     from lrm_llava.bench.scoring import HEADLINE, SECONDARY
@@ -314,8 +320,7 @@ def write_summary(kind: str, rows: list[dict], arms: list[Arm], folder: Path, pl
     titles = {"ablation": "Ablation of the task instructions (the paper's Table 3)",
               "mix": "Non-English data ratio (the paper's Figure 6)",
               "backbones": "Language models with and without the task instructions (the paper's Table 4)"}
-    present = {(r["benchmark"], r["metric"]) for r in rows}
-    scores = [s for s in table_scores(DEFAULT_BENCHMARKS) if s in present]
+    scores = scores_in(rows)
     seeds = sorted({r["seed"] for r in rows})
     md = [f"# {titles[kind]}", "",
           f"Seeds: {', '.join(map(str, seeds)) or 'none'}. Cells: mean ± sample std over seeds. "
@@ -356,8 +361,7 @@ def write_plot(kind: str, rows: list[dict], arms: list[Arm], path: Path) -> Path
     from matplotlib.figure import Figure
 
     values = per_seed_values(rows)
-    present = {(r["benchmark"], r["metric"]) for r in rows}
-    scores = [s for s in table_scores(DEFAULT_BENCHMARKS) if s in present]
+    scores = scores_in(rows)
     width = 6.5 if kind == "mix" else max(5.0, 1.1 * len(arms) + 1.5)
     fig = Figure(figsize=(width, 3.6 * max(1, len(scores))))
     FigureCanvasAgg(fig)  # Agg rendering without touching pyplot's global backend
