@@ -209,3 +209,29 @@ def test_recipe_errors_and_overrides(tmp_path):
     assert cfg.learning_rate == 2e-5 and cfg.report_to in ("none", [], ["none"])
     # bf16 is "auto": on where the device supports it, never on the CPU
     assert cfg.bf16 is (cfg.use_cpu is False and torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+
+
+class _RecordLearningRates(TrainerCallback):
+    def __init__(self) -> None:
+        self.steps: list[list[tuple[float, int, int]]] = []
+        self.projector_ids: set[int] = set()
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        self.projector_ids = {id(p) for p in model.model.multi_modal_projector.parameters()}
+
+    def on_step_end(self, args, state, control, optimizer=None, **kwargs):
+        self.steps.append([(g["lr"], sum(id(p) in self.projector_ids for p in g["params"]), len(g["params"]))
+                           for g in optimizer.param_groups if g["params"]])
+
+
+def test_projector_lr_gives_the_projector_its_own_peak(data, stage1, tmp_path):
+    record = _RecordLearningRates()
+    out = run_training(_cfg("finetune", data, tmp_path / "out", projector=str(stage1), learning_rate=1e-3,
+                            projector_lr=5e-3, lr_scheduler_type="constant", max_steps=3), callbacks=[record])
+    assert len(record.steps) == 3
+    for groups in record.steps:
+        assert {lr for lr, n, _ in groups if n} == {5e-3} and {lr for lr, n, _ in groups if not n} == {1e-3}
+        assert all(n in (0, size) for _, n, size in groups)  # no group mixes projector and LM
+        assert sum(n for _, n, _ in groups) == len(record.projector_ids)
+    # the log line reports the LM's rate, as without the option
+    assert {json.loads(r)["lr"] for r in (out / "train_log.jsonl").read_text().splitlines()} == {1e-3}

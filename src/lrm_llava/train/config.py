@@ -115,6 +115,9 @@ class TrainConfig(TrainingArguments):
     # -- TrainingArguments defaults changed to the paper's -----------------------------------------
     learning_rate: float | None = field(default=None, metadata={"help": "Peak learning rate; default: 1e-3 (pretrain) / 2e-5 (finetune)."})
     """Peak learning rate; None: 1e-3 for "pretrain", 2e-5 for "finetune"."""
+    projector_lr: float | None = field(default=None, metadata={"help": "Peak learning rate of the projector (LLaVA's mm_projector_lr); default: learning_rate."})
+    """Peak learning rate of the projector (LLaVA's `mm_projector_lr`); None: `learning_rate`.
+    Same schedule as the rest; only the peak differs."""
     num_train_epochs: float = field(default=1.0, metadata={"help": "Epochs (paper: 1)."})
     """Epochs over the data (paper: 1)."""
     lr_scheduler_type: str = field(default="cosine", metadata={"help": "Learning-rate schedule (paper: cosine)."})

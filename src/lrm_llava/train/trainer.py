@@ -171,6 +171,26 @@ class LlavaTrainer(Trainer):
             world_size=args.world_size, mega_batch_mult=args.mega_batch_mult, seed=args.data_order_seed,
         )
 
+    def create_optimizer(self, model=None):
+        args: TrainConfig = self.args  # type: ignore[assignment]
+        if self.optimizer is not None or getattr(args, "projector_lr", None) is None:
+            return super().create_optimizer(model)
+        # LLaVA's mm_projector_lr: the projector in its own parameter groups at its own peak.
+        opt_model = self.model if model is None else model
+        decay = set(self.get_decay_parameter_names(opt_model))
+        groups: dict[tuple[bool, bool], list] = {}
+        for name, param in opt_model.named_parameters():
+            if param.requires_grad:
+                groups.setdefault(("multi_modal_projector" in name, name in decay), []).append(param)
+        optimizer_cls, optimizer_kwargs = self.get_optimizer_cls_and_kwargs(args, opt_model)
+        self.optimizer = optimizer_cls([
+            {"params": params, "weight_decay": args.weight_decay if decays else 0.0,
+             **({"lr": args.projector_lr} if is_projector else {})}
+            # the LM's groups first: the Trainer logs the first group's learning rate
+            for (is_projector, decays), params in sorted(groups.items(), key=lambda kv: kv[0])
+        ], **optimizer_kwargs)
+        return self.optimizer
+
     def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
         # `save_pretrained` writes Llava checkpoints with the legacy key names (vision_tower.*,
         # language_model.model.*), which the Trainer's plain `load_state_dict` does not map back:
