@@ -106,6 +106,11 @@ def test_report_compares_two_models(full_run, tmp_path):
     lines = [line for line in table.splitlines() if line.startswith("| tiny") or line.startswith("| other")]
     assert [line.split(" |")[0] for line in lines] == ["| tiny", "| other"]
     assert "**" in lines[1] and "**" not in lines[0]  # the better model is bold
+    chance = [line for line in table.splitlines() if line.startswith("| *chance*")]
+    expected = next(r["value"] for r in results if r["benchmark"] == "seed" and r["language"] == "en"
+                    and r["metric"] == "chance[overall]")
+    assert len(chance) == 1 and "**" not in chance[0]  # a reference, never the best
+    assert chance[0].split(" | ")[1] == f"{expected:.1f}" and table.strip().endswith(chance[0])
     assert len(json.loads((tmp_path / "cmp" / "results.json").read_text())) == 2 * len(results)
 
 

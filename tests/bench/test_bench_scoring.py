@@ -135,3 +135,54 @@ def test_fidelity_rows():
     assert m[(None, "fidelity")] == pytest.approx(200 / 3) and m[(None, "fidelity_n")] == 3.0
     pooled = [r for r in results if r["benchmark"] == "all" and r["metric"] == "fidelity"]
     assert [(r["model"], r["language"]) for r in pooled] == [("m", "cs")]
+
+
+def _chance_rows():
+    opts2, opts4 = {"A": "a", "B": "b"}, {"A": "a", "B": "b", "C": "c", "D": "d"}
+    return [
+        # MME: existence, two images of 2 questions (50 + 25); color, one image of 3 (50 + 12.5);
+        # code_reasoning is cognition and left out of perception -> 137.5
+        *[_row("mme", f"existence/e{i}/{j}", "", "yes" if j == 0 else "no", category="existence",
+               group=f"existence/e{i}") for i in range(2) for j in range(2)],
+        *[_row("mme", f"color/c1/{j}", "", "yes", category="color", group="color/c1") for j in range(3)],
+        *[_row("mme", f"code_reasoning/r1/{j}", "", "no", category="code_reasoning", group="code_reasoning/r1")
+          for j in range(2)],
+        # POPE: random 3 yes / 1 no -> F1 of the expected counts 60; popular balanced -> 50; mean 55
+        *[_row("pope", f"r{i}", "", a, split="random") for i, a in enumerate(["yes", "yes", "yes", "no"])],
+        *[_row("pope", f"p{i}", "", a, split="popular") for i, a in enumerate(["yes", "no"])],
+        # MMBench: a 2-option question in 2 passes (1/4) and a 4-option one in 4 passes (1/256)
+        *[_row("mmbench", f"q1/{k}", "", "A", group="q1", options=opts2) for k in range(2)],
+        *[_row("mmbench", f"q2/{k}", "", "B", group="q2", options=opts4) for k in range(4)],
+        # SEED: 4, 4 and 2 options -> (1/4 + 1/4 + 1/2) / 3
+        *[_row("seed", f"s{i}", "", "A", options=o) for i, o in enumerate([opts4, opts4, opts2])],
+    ]
+
+
+def test_chance_levels_are_exact_on_hand_computed_questions():
+    results = score_predictions(_chance_rows(), with_fidelity=False)
+    assert headline(results, "m", "mme", "en", "chance[perception]") == 137.5
+    assert headline(results, "m", "pope", "en", "chance[f1]") == pytest.approx(55.0)
+    assert headline(results, "m", "pope", "en", "chance[accuracy]") == 50.0
+    assert headline(results, "m", "mmbench", "en", "chance[overall]") == pytest.approx(100 * (1 / 4 + 1 / 256) / 2)
+    assert headline(results, "m", "seed", "en", "chance[overall]") == pytest.approx(100 / 3)
+
+
+def test_chance_levels_match_random_guessers_under_the_official_rules():
+    # Monte Carlo: many uniform guessers scored by the real scorers average to the chance rows.
+    import random
+
+    rng = random.Random(0)
+    rows = _chance_rows()
+    exact = score_predictions(rows, with_fidelity=False)
+    draws = 4000
+    values: dict[tuple[str, str], list[float]] = {}
+    for _ in range(draws):
+        guessed = [{**r, "output": rng.choice(sorted(r["options"]) if r["options"] else ["Yes", "No"])} for r in rows]
+        for r in score_predictions(guessed, with_fidelity=False):
+            if r["split"] is None and r["metric"] in ("perception", "accuracy", "overall"):
+                values.setdefault((r["benchmark"], r["metric"]), []).append(r["value"])
+    assert len(values) == 4
+    for (bench, metric), vals in values.items():
+        mean = sum(vals) / draws
+        stderr = (sum((v - mean) ** 2 for v in vals) / (draws - 1) / draws) ** 0.5
+        assert abs(mean - headline(exact, "m", bench, "en", f"chance[{metric}]")) < 4 * stderr, bench

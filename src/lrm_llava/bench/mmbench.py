@@ -219,3 +219,12 @@ def score(rows: list[dict]) -> list[tuple[str | None, str, float]]:
     if base:
         out.append((None, "vanilla", 100.0 * sum(r["parsed"] == r["answer"] for r in base) / len(base)))
     return out
+
+
+def chance(rows: list[dict]) -> dict[str, float]:
+    """Expected CircularEval `overall` of a uniform guesser: a question passes only if every
+    circular pass is right, so each contributes the product of 1 / (options) over its passes."""
+    groups: dict[str, float] = defaultdict(lambda: 1.0)
+    for r in rows:
+        groups[r["group"]] *= 1.0 / len(r["options"])
+    return {"overall": 100.0 * sum(groups.values()) / len(groups)}

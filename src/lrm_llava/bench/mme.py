@@ -15,7 +15,7 @@ score the four cognition subtasks present.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -199,3 +199,14 @@ def score(rows: list[dict]) -> list[tuple[str | None, str, float]]:
             out.append((None, kind, sums[kind]))
     out.append((None, "total", sums["perception"] + sums["cognition"]))
     return out
+
+
+def chance(rows: list[dict]) -> dict[str, float]:
+    """Expected `perception` score of a guesser that says "yes" half the time: per subtask
+    acc 50 plus acc+ 100 x mean over images of 0.5^(questions of the image) (25 for MME's pairs)."""
+    by_task: dict[str, Counter] = defaultdict(Counter)
+    for r in rows:
+        by_task[r["category"]][r["group"]] += 1
+    perception = [50.0 + 100.0 * sum(0.5 ** n for n in groups.values()) / len(groups)
+                  for subtask, groups in by_task.items() if subtask not in COGNITION]
+    return {"perception": sum(perception)} if perception else {}

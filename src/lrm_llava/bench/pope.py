@@ -159,3 +159,17 @@ def score(rows: list[dict]) -> list[tuple[str | None, str, float]]:
         vals = [m[metric] for m in per_split.values()]
         out.append((None, metric, sum(vals) / len(vals)))
     return out
+
+
+def chance(rows: list[dict]) -> dict[str, float]:
+    """Accuracy and F1 of a guesser that says "yes" half the time, mean over the splits present.
+
+    Accuracy is exactly 50; F1 is that of the expected counts (TP = P/2, FP = N/2, FN = P/2),
+    50 on POPE's balanced splits.
+    """
+    f1s = []
+    for split in {r["split"] for r in rows}:
+        labels = Counter(r["answer"] for r in rows if r["split"] == split)
+        precision = labels["yes"] / sum(labels.values())
+        f1s.append(100.0 * 2 * precision * 0.5 / (precision + 0.5) if precision else 0.0)
+    return {"accuracy": 50.0, "f1": sum(f1s) / len(f1s)}

@@ -6,7 +6,8 @@ and writes:
 
 - `results.json` (a JSON list of the rows) and `results.csv` (the same, one row per line);
 - `report.md`: per benchmark the paper's Table 1 layout (rows: models; columns: En, the other
-  languages in registry order, and Avg = mean of the 9 non-English languages), then parsing
+  languages in registry order, and Avg = mean of the 9 non-English languages) with a last
+  *chance* row (a uniform random guesser's expected score on the same questions), then parsing
   failures, language fidelity and the prompts used;
 - `chart_<benchmark>.png`: the headline score per language and model, like the paper's Figure 1.
 """
@@ -21,12 +22,14 @@ from pathlib import Path
 
 from lrm_llava.bench.common import BENCHMARKS, atomic_write_text
 from lrm_llava.bench.prompts import TEMPLATES
-from lrm_llava.bench.scoring import HEADLINE, headline
+from lrm_llava.bench.scoring import HEADLINE, chance_metric, headline
 from lrm_llava.languages import ALL_CODES, ENGLISH, NON_ENGLISH, get
 
 COLUMNS = ("model", "benchmark", "split", "language", "metric", "value")
 TITLES = {"mme": "Multilingual MME", "pope": "Multilingual POPE", "mmbench": "Multilingual MMBench",
           "seed": "Multilingual SEED-Bench (Image)"}
+CHANCE_LABEL = "*chance*"
+"""Label of the reference row: a uniform random guesser's expected score on the same questions."""
 
 
 def write_results(results: list[dict], out_dir: str | Path) -> tuple[Path, Path]:
@@ -95,7 +98,18 @@ def table(results: list[dict], benchmark: str, metric_lookup=headline) -> tuple[
         row = cells[m] + [avgs[m]]
         lines.append(f"| {m} | " + " | ".join(_fmt(v, v is not None and v == best[j]) for j, v in enumerate(row))
                      + " |")
+    chance = [_chance(results, models, benchmark, c) for c in langs]
+    if any(v is not None for v in chance):
+        row = chance + [_avg([v for c, v in zip(langs, chance) if c != ENGLISH])]
+        lines.append(f"| {CHANCE_LABEL} | " + " | ".join(_fmt(v) for v in row) + " |")
     return langs, "\n".join(lines)
+
+
+def _chance(results: list[dict], models: list[str], benchmark: str, language: str) -> float | None:
+    # Every model carries the chance level of the questions it answered; the first one that was
+    # evaluated in this language speaks for the row (models normally share the questions).
+    metric = chance_metric(HEADLINE[benchmark][0])
+    return next((v for m in models if (v := headline(results, m, benchmark, language, metric)) is not None), None)
 
 
 def _metric(results, model, benchmark, language, metric, split=None):
@@ -125,6 +139,13 @@ def write_chart(results: list[dict], benchmark: str, path: Path) -> Path:
             vals.append(_avg([v for c, v in zip(langs, vals) if c != ENGLISH]))
         xs = [j + (i - (len(models) - 1) / 2) * width for j in range(len(labels))]
         ax.bar(xs, [v if v is not None else 0.0 for v in vals], width=width, label=m)
+    chance = [_chance(results, models, benchmark, c) for c in langs]
+    if len(labels) > len(langs):
+        chance.append(_avg([v for c, v in zip(langs, chance) if c != ENGLISH]))
+    if any(v is not None for v in chance):  # one dashed tick per group: the guesser's level
+        xs = [j for j, v in enumerate(chance) if v is not None]
+        ax.hlines([chance[j] for j in xs], [j - 0.45 for j in xs], [j + 0.45 for j in xs],
+                  colors="black", linestyles="dashed", linewidth=1.0, label="chance")
     ax.set_xticks(range(len(labels)), labels)
     ax.set_ylabel(HEADLINE[benchmark][1].split("(")[0].strip())
     ax.set_title(TITLES[benchmark])
@@ -144,7 +165,8 @@ def write_report(results: list[dict], out_dir: str | Path, charts: bool = True) 
     benches = [b for b in BENCHMARKS if any(r["benchmark"] == b for r in results)]
     md = ["# Multilingual evaluation report", "",
           f"Models: {', '.join(models)}. Rows are models; columns are the languages "
-          "(En = English); bold marks the best model per column.", ""]
+          "(En = English); bold marks the best model per column. The *chance* row is what a uniform "
+          "random guesser is expected to score on the same questions.", ""]
     for bench in benches:
         langs, block = table(results, bench)
         md += [f"## {TITLES[bench]}", "", f"{HEADLINE[bench][1]}.", "", block, "", avg_sentence(langs), ""]

@@ -3,9 +3,10 @@
 Every reply is parsed afresh from its `output` (so an improved parser rescores old runs), then each
 (model, benchmark, language) is scored by its benchmark's official rule (`mme.score`, ...). Added
 to each: `n` (questions scored), `unparsed` (replies no answer could be read from; they count as
-wrong), and, when lingua is installed, `fidelity` (% of replies in the language asked) with
-`fidelity_n` (replies that carried a language); fidelity is also pooled over benchmarks under
-benchmark "all".
+wrong), `chance[<metric>]` (what a uniform random guesser is expected to score on the same
+questions, for the headline metric and POPE accuracy), and, when lingua is installed, `fidelity`
+(% of replies in the language asked) with `fidelity_n` (replies that carried a language); fidelity
+is also pooled over benchmarks under benchmark "all".
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from lrm_llava.bench.parse import is_unparsed, parse_output
 from lrm_llava.languages import ALL_CODES
 
 SCORERS = {"mme": mme.score, "pope": pope.score, "mmbench": mmbench.score, "seed": seed.score}
+CHANCE = {"mme": mme.chance, "pope": pope.chance, "mmbench": mmbench.chance, "seed": seed.chance}
+"""Expected headline (and secondary) numbers of a uniform random guesser on the same questions."""
 
 HEADLINE: dict[str, tuple[str, str]] = {
     "mme": ("perception", "MME perception score (sum of the perception subtasks present, max 2000)"),
@@ -32,6 +35,11 @@ SECONDARY: dict[str, tuple[str, str]] = {
              "answers \"yes\" to everything no credit (50)"),
 }
 """Numbers shown beside the headline in experiment tables, where the headline alone misleads."""
+
+
+def chance_metric(metric: str) -> str:
+    """Name of the row holding a uniform guesser's expected `metric`: `chance[<metric>]`."""
+    return f"chance[{metric}]"
 
 
 def reparse(rows: list[dict]) -> list[dict]:
@@ -55,6 +63,8 @@ def score_predictions(rows: list[dict], with_fidelity: bool = True) -> list[dict
 
         for split, metric, value in SCORERS[bench](sel):
             add(split, metric, value)
+        for metric, value in CHANCE[bench](sel).items():
+            add(None, chance_metric(metric), value)
         add(None, "n", len(sel))
         add(None, "unparsed", sum(is_unparsed(bench, r.get("output") or "", lang, r.get("options")) for r in sel))
         if use_fid:

@@ -122,3 +122,8 @@ def score(rows: list[dict]) -> list[tuple[str | None, str, float]]:
     out: list[tuple[str | None, str, float]] = [(None, "overall", 100.0 * sum(total) / len(total))]
     out += [(None, f"accuracy[{d}]", 100.0 * sum(v) / len(v)) for d, v in sorted(by_dim.items())]
     return out
+
+
+def chance(rows: list[dict]) -> dict[str, float]:
+    """Expected `overall` of a uniform guesser: the mean of 1 / (options) over the questions."""
+    return {"overall": 100.0 * sum(1.0 / len(r["options"]) for r in rows) / len(rows)}
