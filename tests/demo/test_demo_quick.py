@@ -4,6 +4,7 @@ rerun that must reuse every step (nothing retrained, same report)."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 def test_demo_quick_runs_end_to_end_and_resumes(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--quick", "--eval-limit", "6"]) == 0
+    assert main(["demo", "--out", str(out), "--quick", "--eval-limit", "6", "--jobs", "2", "--threads", "1"]) == 0
 
     # the documented layout
     for rel in ("world/world.json", "world/translations.jsonl", "backbones/vision/config.json",
@@ -51,11 +52,20 @@ def test_demo_quick_runs_end_to_end_and_resumes(tmp_path, capsys):
     # a rerun reuses every finished step and reproduces the results
     weights = (out / "models/lrm-llava/finetune/model.safetensors").stat().st_mtime_ns
     capsys.readouterr()
-    assert main(["demo", "--out", str(out), "--quick", "--eval-limit", "6"]) == 0
-    log = capsys.readouterr().out
-    assert "train/lrm-llava/finetune: reusing" in log
+    assert main(["demo", "--out", str(out), "--quick", "--eval-limit", "6", "--jobs", "2", "--threads", "1"]) == 0
+    assert "side by side" in capsys.readouterr().out
+    # each model's own output went to its log
+    assert "train/lrm-llava/finetune: reusing" in (out / "logs/lrm-llava.log").read_text(encoding="utf-8")
     assert (out / "models/lrm-llava/finetune/model.safetensors").stat().st_mtime_ns == weights
     assert json.loads((out / "report/results.json").read_text(encoding="utf-8")) == rows
+
+    # models trained side by side (the default on several CPUs) are the ones trained one after the
+    # other with the same threads per process
+    again = tmp_path / "sequential"
+    for rel in ("world", "backbones", "bench"):
+        shutil.copytree(out / rel, again / rel)
+    assert main(["demo", "--out", str(again), "--quick", "--eval-limit", "6", "--jobs", "1", "--threads", "1"]) == 0
+    assert json.loads((again / "report/results.json").read_text(encoding="utf-8")) == rows
 
     # other training settings must not silently reuse models trained without them
     capsys.readouterr()

@@ -115,3 +115,13 @@ def test_cli_set_overrides_backbone_settings(tmp_path, capsys):
         config_from_overrides({"llm_init_rnage": 0.1})
     assert main(["world", "backbones", "--world", str(tmp_path), "--out", str(tmp_path / "b"), "--set", "nope=1"]) != 0
     assert "unknown backbone setting(s) nope" in capsys.readouterr().err
+
+
+def test_side_by_side_training_gives_the_same_weights(trained, tmp_path):
+    root, metrics = trained
+    side = train_backbones(root / "world", tmp_path / "side", config=TINY, workers=2)
+    for name in ("vision", "llm"):
+        a = (root / "backbones" / name / "model.safetensors").read_bytes()
+        assert (tmp_path / "side" / name / "model.safetensors").read_bytes() == a, name
+        assert (tmp_path / "side" / "logs" / f"{name}.log").is_file()  # each process's own output
+    assert side["llm"]["heldout_perplexity"] == metrics["llm"]["heldout_perplexity"]

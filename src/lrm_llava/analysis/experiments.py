@@ -62,7 +62,6 @@ import csv
 import io
 import json
 import math
-import os
 import shutil
 import statistics
 import time
@@ -72,6 +71,7 @@ from pathlib import Path
 
 from lrm_llava.errors import UserError
 from lrm_llava.languages import ALL_CODES, ENGLISH
+from lrm_llava.parallel import threads_per_worker
 
 KINDS = ("ablation", "mix", "backbones")
 """The three experiments."""
@@ -456,47 +456,21 @@ def run_one(cfg, root: Path, world: Path, bench_root: Path, benches: list[str], 
     return step_eval(cfg, root, bench_root, name, model_dir, tuple(benches))
 
 
-def _run_one_logged(log: str, threads: int, *args) -> list[dict]:
-    """`run_one` in a worker process, everything it prints (progress bars included) into `log`."""
-    import torch
-
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    os.close(fd)
-    torch.set_num_threads(threads)
-    return run_one(*args)
-
-
 def run_parallel(runs: list[tuple[Arm, int]], jobs: int, threads: int, log_dir: Path, common: tuple) -> list[list[dict]]:
     """`run_one` for every (arm, seed), `jobs` at a time in spawned processes (safe with CUDA); the
     scores in the order of `runs`. A failed run does not stop the others; all failures are reported
     together at the end, with their logs, and every finished run stays cached for the rerun."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from lrm_llava.parallel import Job, run_jobs
 
-    log_dir.mkdir(parents=True, exist_ok=True)
-    results: list[list[dict]] = [[] for _ in runs]
-    failed: list[str] = []
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {}
-        for i, (arm, seed) in enumerate(runs):
-            name = variant_name(arm, seed)
-            log = log_dir / f"{name}.log"
-            futures[pool.submit(_run_one_logged, str(log), threads, *common, arm, seed)] = (i, name, log)
-        _log(f"{len(runs)} runs, {jobs} at a time, {threads} thread(s) each; logs in {log_dir}")
-        for done, future in enumerate(as_completed(futures), 1):
-            i, name, log = futures[future]
-            try:
-                results[i] = future.result()
-                _log(f"{done}/{len(runs)} finished: {name}")
-            except Exception as err:  # noqa: BLE001 - reported with the log, after the other runs
-                failed.append(f"{name}: {type(err).__name__}: {err} (log: {log})")
-                _log(f"{done}/{len(runs)} FAILED: {failed[-1]}")
-    if failed:
-        raise UserError(f"{len(failed)} of {len(runs)} runs failed; the others are cached, so rerunning "
-                        "the same command redoes only these:\n  " + "\n  ".join(failed))
-    return results
+    work = [Job(name, run_one, (*common, arm, seed), log_dir / f"{name}.log")
+            for arm, seed in runs for name in [variant_name(arm, seed)]]
+    _log(f"{len(runs)} runs, {jobs} at a time, {threads} thread(s) each; logs in {log_dir}")
+
+    def done(job, count: int, error: str | None) -> None:
+        _log(f"{count}/{len(runs)} " + (f"FAILED: {job.label}: {error} (log: {job.log})" if error
+                                        else f"finished: {job.label}"))
+
+    return run_jobs(work, jobs, threads, on_done=done, noun="runs")
 
 
 def run_experiment(
@@ -558,13 +532,13 @@ def run_experiment(
         cfg = DemoConfig(out=str(root), quick=quick, eval_limit=eval_limit, recipe=recipe,
                          train_overrides=dict(train_overrides or {}), threads=threads)
         world = step_world(cfg, root)
-        step_backbones(cfg, root, world)
+        step_backbones(cfg, root, world, min(jobs, 2))
         bench_root = step_bench(cfg, root, world)
         for folder in dict.fromkeys(a.backbones for a, _ in runs if a.backbones != "backbones"):
             ensure_backbones(root, folder, world, quick)
         common = (cfg, root, world, bench_root, benches)
         if jobs > 1 and len(runs) > 1:
-            per_run = run_parallel(runs, min(jobs, len(runs)), threads or max(1, (os.cpu_count() or 1) // jobs),
+            per_run = run_parallel(runs, min(jobs, len(runs)), threads or threads_per_worker(jobs),
                                    root / results_folder(kind) / "logs", common)
         else:
             per_run = []

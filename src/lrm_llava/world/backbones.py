@@ -412,32 +412,58 @@ def _refuse_other_config(out: Path, wanted: dict) -> None:
 
 
 def train_backbones(world_dir: str | Path, out_dir: str | Path, *, quick: bool = False,
-                    config: BackboneConfig | None = None) -> dict:
-    """Train (or reuse, when complete) out_dir/vision and out_dir/llm; write and return metrics."""
+                    config: BackboneConfig | None = None, workers: int = 1) -> dict:
+    """Train (or reuse, when complete) out_dir/vision and out_dir/llm; write and return metrics.
+
+    With `workers` 2 the two are trained side by side, each in its own process (output in
+    out_dir/logs/); they are independent and seeded apart, so the weights are the same either way.
+    """
     world_path, out = Path(world_dir), Path(out_dir)
-    world = _read_world(world_path)
+    _read_world(world_path)  # a clear error before any work
     cfg = config or config_from_overrides({}, quick=quick)
+    metrics: dict = {"config": asdict(cfg)}
+    _refuse_other_config(out, metrics["config"])
+    todo = []
+    for name in BACKBONES:
+        folder = out / name
+        if _complete(folder) and (folder / "metrics.json").exists():
+            metrics[name] = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+            metrics[name]["reused"] = True
+        else:
+            todo.append(name)
+    if workers > 1 and len(todo) > 1:
+        from lrm_llava.parallel import Job, run_jobs
+
+        jobs = [Job(name, train_one_backbone, (name, world_path, out, cfg), out / "logs" / f"{name}.log")
+                for name in todo]
+        metrics.update(zip(todo, run_jobs(jobs, min(workers, len(jobs)), cfg.threads, noun="backbones")))
+    else:
+        for name in todo:
+            metrics[name] = train_one_backbone(name, world_path, out, cfg)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return {"config": metrics["config"], **{name: metrics[name] for name in BACKBONES}}
+
+
+BACKBONES = ("vision", "llm")
+"""The two backbones, in training order: the folders under the backbones output."""
+
+
+def train_one_backbone(name: str, world_path: Path, out: Path, cfg: BackboneConfig) -> dict:
+    """Train out/<name> ("vision" or "llm") with `cfg.threads` torch threads; its metrics, timed."""
     prev_threads = torch.get_num_threads()
     torch.set_num_threads(max(1, min(cfg.threads, os.cpu_count() or 1)))
     np.random.seed(cfg.seed)
-    metrics: dict = {"config": asdict(cfg)}
-    _refuse_other_config(out, metrics["config"])
+    start = time.time()
     try:
-        for name, fn in (("vision", lambda: train_vision(world_path, out / "vision", cfg, world)),
-                         ("llm", lambda: train_llm(world_path, out / "llm", cfg))):
-            folder = out / name
-            if _complete(folder) and (folder / "metrics.json").exists():
-                metrics[name] = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
-                metrics[name]["reused"] = True
-                continue
-            start = time.time()
-            metrics[name] = fn()
-            metrics[name]["seconds"] = round(time.time() - start, 1)
+        if name == "vision":
+            result = train_vision(world_path, out / "vision", cfg, _read_world(world_path))
+        else:
+            result = train_llm(world_path, out / "llm", cfg)
     finally:
         torch.set_num_threads(prev_threads)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    return metrics
+    result["seconds"] = round(time.time() - start, 1)
+    return result
 
 
 def format_metrics(metrics: dict) -> str:
