@@ -17,6 +17,7 @@ from transformers import TrainerCallback
 
 from lrm_llava.errors import UserError
 from lrm_llava.train import config_path, list_recipes, load_recipe, resolve_recipe, run_training
+from lrm_llava.train.recipes import parse_set
 
 COLOURS = {"red": (255, 0, 0), "green": (0, 200, 0), "blue": (0, 0, 255)}
 
@@ -209,6 +210,11 @@ def test_recipe_errors_and_overrides(tmp_path):
     assert cfg.learning_rate == 2e-5 and cfg.report_to in ("none", [], ["none"])
     # bf16 is "auto": on where the device supports it, never on the CPU
     assert cfg.bf16 is (cfg.use_cpu is False and torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    # TrainingArguments' "no" stays a string (YAML 1.1 would read it as False); true/false are booleans
+    sets = parse_set(["save_strategy=no", "bf16=false", "max_steps=3"])
+    assert sets == {"save_strategy": "no", "bf16": False, "max_steps": 3}
+    cfg = load_recipe("tiny", "finetune", {"output_dir": str(tmp_path), **sets})
+    assert cfg.save_strategy == "no" and cfg.bf16 is False
 
 
 class _RecordLearningRates(TrainerCallback):

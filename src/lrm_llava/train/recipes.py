@@ -57,7 +57,7 @@ def read_recipe(recipe: str | Path) -> dict[str, Any]:
     """The raw mapping of a recipe file (sections not merged, placeholders not filled)."""
     path = recipe_file(recipe)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -65,6 +65,24 @@ def read_recipe(recipe: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise UserError(f"{path}: a recipe is a mapping of keys, got {type(data).__name__}")
     return data
+
+
+class _Yaml12BoolLoader(yaml.SafeLoader):
+    """SafeLoader whose booleans are only true/false (YAML 1.2), so that TrainingArguments values
+    such as `save_strategy: no` stay strings instead of becoming False (YAML 1.1's yes/no/on/off)."""
+
+
+_Yaml12BoolLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12BoolLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
+def load_yaml(text: str) -> Any:
+    """Recipes and --set values: safe YAML where only true/false are booleans."""
+    return yaml.load(text, Loader=_Yaml12BoolLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 def parse_set(items: list[str] | None) -> dict[str, Any]:
@@ -75,7 +93,7 @@ def parse_set(items: list[str] | None) -> dict[str, Any]:
         if not sep or not key.strip():
             raise UserError(f"--set {item!r}: write key=value (e.g. --set max_steps=10)")
         try:
-            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+            out[key.strip()] = load_yaml(raw) if raw.strip() else ""
         except yaml.YAMLError:
             out[key.strip()] = raw
     return out
