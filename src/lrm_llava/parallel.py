@@ -47,11 +47,6 @@ def _call_logged(log: str, threads: int, fn: Callable[..., Any], args: tuple) ->
     return fn(*args)
 
 
-def default_workers(n_jobs: int) -> int:
-    """One worker per job, up to the number of CPUs."""
-    return max(1, min(n_jobs, os.cpu_count() or 1))
-
-
 def threads_per_worker(workers: int) -> int:
     """The CPUs shared evenly between the workers (at least one thread each)."""
     return max(1, (os.cpu_count() or 1) // max(1, workers))
