@@ -411,6 +411,10 @@ def _refuse_other_config(out: Path, wanted: dict) -> None:
                         f"remove {out} or pass another --out")
 
 
+BACKBONES = ("vision", "llm")
+"""The two backbones, in training order: the folders under the backbones output."""
+
+
 def train_backbones(world_dir: str | Path, out_dir: str | Path, *, quick: bool = False,
                     config: BackboneConfig | None = None, workers: int = 1) -> dict:
     """Train (or reuse, when complete) out_dir/vision and out_dir/llm; write and return metrics.
@@ -443,10 +447,6 @@ def train_backbones(world_dir: str | Path, out_dir: str | Path, *, quick: bool =
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return {"config": metrics["config"], **{name: metrics[name] for name in BACKBONES}}
-
-
-BACKBONES = ("vision", "llm")
-"""The two backbones, in training order: the folders under the backbones output."""
 
 
 def train_one_backbone(name: str, world_path: Path, out: Path, cfg: BackboneConfig) -> dict:
