@@ -144,3 +144,31 @@ def test_user_errors(saved_tiny_model, translated_root, tmp_path):
     with pytest.raises(UserError, match="holds predictions of model 'someone-else'"):
         run_eval(EvalConfig(model=str(saved_tiny_model), bench_root=translated_root, out=tmp_path / "o",
                             benchmarks="seed", languages="en"))
+
+
+def test_eval_uses_the_template_the_model_was_trained_with(saved_tiny_model, translated_root, tmp_path,
+                                                            monkeypatch):
+    import shutil
+
+    import lrm_llava.infer as infer
+    from lrm_llava.infer.generate import trained_template
+
+    model = tmp_path / "model"
+    shutil.copytree(saved_tiny_model, model)
+    assert trained_template(model) == "vicuna_v1"  # no recipe.yaml: LLaVA-1.5's
+    (model / "recipe.yaml").write_text("stage: finetune\ntemplate: plain\n", encoding="utf-8")
+    assert trained_template(model) == "plain"
+    seen: list[str] = []
+    real = infer.generate_batch
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["template"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(infer, "generate_batch", spy)
+    run_eval(_config(model, translated_root, tmp_path / "own", benchmarks=["pope"], limit=2))
+    run_eval(_config(model, translated_root, tmp_path / "asked", benchmarks=["pope"], limit=2, template="vicuna_v1"))
+    assert set(seen[: len(seen) // 2]) == {"plain"} and set(seen[len(seen) // 2:]) == {"vicuna_v1"}
+    (model / "recipe.yaml").write_text("template: vicuna_v9\n", encoding="utf-8")
+    with pytest.raises(UserError, match="unknown chat template 'vicuna_v9'"):
+        trained_template(model)

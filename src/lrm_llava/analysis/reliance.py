@@ -157,8 +157,8 @@ class RelianceConfig:
     """Samples to ask (seeded subsample); None: all."""
     seed: int = 0
     """Seed of the subsample and of the image swap."""
-    template: str = "vicuna_v1"
-    """Conversation template of the models (LLaVA-1.5: vicuna_v1)."""
+    template: str | None = None
+    """Conversation template of the models; None: each model's own (its recipe.yaml), else vicuna_v1."""
     batch_size: int = 16
     """Prompts per generation batch."""
     max_new_tokens: int = 16
@@ -173,7 +173,7 @@ def run_reliance(cfg: RelianceConfig) -> list[dict]:
     """Ask every model each prompt with its own and a swapped image; write and return the rows."""
     from lrm_llava.data.images import resolve_image_path
     from lrm_llava.data.reader import read_samples
-    from lrm_llava.infer.generate import generate_batch, load_model
+    from lrm_llava.infer.generate import generate_batch, load_model, trained_template
 
     if cfg.names and len(cfg.names) != len(cfg.models):
         raise UserError(f"{len(cfg.names)} --name for {len(cfg.models)} --model; give one name per model or none")
@@ -188,7 +188,7 @@ def run_reliance(cfg: RelianceConfig) -> list[dict]:
     rows: list[dict] = []
     for path, name in zip(cfg.models, names):
         model, processor = load_model(path, device=cfg.device, dtype=cfg.dtype)
-        kw = {"template": cfg.template, "batch_size": cfg.batch_size, "max_new_tokens": cfg.max_new_tokens,
+        kw = {"template": cfg.template or trained_template(path), "batch_size": cfg.batch_size, "max_new_tokens": cfg.max_new_tokens,
               "progress": True}
         own = generate_batch(model, processor, own_images, questions, **kw)
         swapped = generate_batch(model, processor, other_images, questions, **kw)
@@ -236,7 +236,8 @@ def add_reliance_parser(analyze_subparsers) -> argparse.ArgumentParser:
     p.add_argument("--languages", help="comma-separated language codes to keep (default: all)")
     p.add_argument("--n", type=int, default=300, help="samples to ask, seeded subsample (0 = all; default 300)")
     p.add_argument("--seed", type=int, default=0, help="seed of the subsample and the swap")
-    p.add_argument("--template", default="vicuna_v1", help="conversation template (default vicuna_v1)")
+    p.add_argument("--template", default=None,
+                   help="conversation template (default: each model's own, from its recipe.yaml; else vicuna_v1)")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--max-new-tokens", type=int, default=16)
     p.add_argument("--device", help="cpu, cuda, ... (default: a GPU when there is one)")

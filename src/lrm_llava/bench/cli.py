@@ -62,7 +62,9 @@ def register(subparsers) -> None:
     e.add_argument("--batch-size", type=int, default=16)
     e.add_argument("--limit", type=int, help="first N questions per benchmark x language x split (smoke test)")
     e.add_argument("--model-name", help="name in predictions and reports (default: the model folder's name)")
-    e.add_argument("--template", default="vicuna_v1", help="conversation template")
+    e.add_argument("--template", default=None,
+                   help="conversation template (default: the one the model was trained with, from its "
+                   "recipe.yaml; else vicuna_v1)")
     e.add_argument("--max-new-tokens", type=int, default=16)
     e.add_argument("--predictions", nargs="+", metavar="FILE", help="rescore these prediction JSONL files")
     e.add_argument("--no-fidelity", action="store_true", help="skip the language-fidelity measurement")

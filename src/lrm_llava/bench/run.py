@@ -63,8 +63,9 @@ class EvalConfig:
     pairs and MMBench rotation groups kept) — for smoke tests."""
     model_name: str | None = None
     """Name in predictions and reports; default: the model folder's name."""
-    template: str = "vicuna_v1"
-    """Conversation template passed to generation (LLaVA-1.5: vicuna_v1)."""
+    template: str | None = None
+    """Conversation template passed to generation; None: the one the model was trained with
+    (`recipe.yaml` in its folder), else LLaVA-1.5's vicuna_v1."""
     max_new_tokens: int = 16
     """Generation length; answers are a word or a letter."""
     predictions: list[str | Path] = field(default_factory=list)
@@ -250,7 +251,9 @@ def run_eval(
 
             model, processor = load_model(config.model, device=config.device, dtype=config.dtype)
         from lrm_llava.infer import generate_batch
+        from lrm_llava.infer.generate import DEFAULT_TEMPLATE, trained_template
 
+        template = config.template or (trained_template(config.model) if config.model else DEFAULT_TEMPLATE)
         bar = tqdm(total=total, desc=f"eval {name}", unit="q", disable=not config.progress, file=sys.stderr)
         batches = 0
         try:
@@ -264,7 +267,7 @@ def run_eval(
                         prompts = [build_prompt(it) for it in batch]
                         outputs = generate_batch(
                             model, processor, [load_image(it) for it in batch], prompts,
-                            template=config.template, max_new_tokens=config.max_new_tokens,
+                            template=template, max_new_tokens=config.max_new_tokens,
                             batch_size=config.batch_size,
                         )
                         rows = [prediction_row(it, name, p, o) for it, p, o in zip(batch, prompts, outputs)]

@@ -22,14 +22,16 @@ def register(subparsers) -> None:
     parser.add_argument("--model", required=True, help="model folder (Hugging Face Llava format)")
     parser.add_argument("--image", default=None, help="image file; omit for a text-only question")
     parser.add_argument("--max-new-tokens", type=int, default=128, help="most tokens to generate")
-    parser.add_argument("--template", default="vicuna_v1", choices=sorted(TEMPLATES), help="prompt template")
+    parser.add_argument("--template", default=None, choices=sorted(TEMPLATES),
+                        help="prompt template (default: the one the model was trained with, from its "
+                        "recipe.yaml; else vicuna_v1)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     parser.set_defaults(func=run_chat)
 
 
 def run_chat(args: argparse.Namespace) -> int:
     """Load the model, answer, print the answer."""
-    from lrm_llava.infer.generate import answer, load_model
+    from lrm_llava.infer.generate import answer, load_model, trained_template
 
     model, processor = load_model(args.model, device=args.device)
     print(
@@ -38,7 +40,7 @@ def run_chat(args: argparse.Namespace) -> int:
             processor,
             args.image,
             args.question,
-            template=args.template,
+            template=args.template or trained_template(args.model),
             max_new_tokens=args.max_new_tokens,
         )
     )

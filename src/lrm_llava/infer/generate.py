@@ -45,6 +45,22 @@ def parse_dtype(name: str | None):
     return DTYPES[name]
 
 
+DEFAULT_TEMPLATE = "vicuna_v1"
+"""Template of a model folder that does not say which it was trained with (LLaVA-1.5's)."""
+
+
+def trained_template(model_dir: str | Path) -> str:
+    """The chat template a model folder was trained with: the `template` of the `recipe.yaml` our
+    trainer writes beside the weights, else vicuna_v1 (LLaVA-1.5 and converted folders)."""
+    from lrm_llava.train.recipes import load_yaml
+
+    recipe = Path(model_dir) / "recipe.yaml"
+    if not recipe.is_file():
+        return DEFAULT_TEMPLATE
+    template = (load_yaml(recipe.read_text(encoding="utf-8")) or {}).get("template")
+    return check_template(template) if template else DEFAULT_TEMPLATE
+
+
 def load_model(path: str | Path, *, device: str | None = None, dtype=None):
     """(model, processor) from a saved folder with plain transformers, in eval mode.
 
