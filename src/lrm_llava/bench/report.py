@@ -98,18 +98,20 @@ def table(results: list[dict], benchmark: str, metric_lookup=headline) -> tuple[
         row = cells[m] + [avgs[m]]
         lines.append(f"| {m} | " + " | ".join(_fmt(v, v is not None and v == best[j]) for j, v in enumerate(row))
                      + " |")
-    chance = [_chance(results, models, benchmark, c) for c in langs]
+    chance = _chance_row(results, models, benchmark, langs)
     if any(v is not None for v in chance):
-        row = chance + [_avg([v for c, v in zip(langs, chance) if c != ENGLISH])]
-        lines.append(f"| {CHANCE_LABEL} | " + " | ".join(_fmt(v) for v in row) + " |")
+        lines.append(f"| {CHANCE_LABEL} | " + " | ".join(_fmt(v) for v in chance) + " |")
     return langs, "\n".join(lines)
 
 
-def _chance(results: list[dict], models: list[str], benchmark: str, language: str) -> float | None:
+def _chance_row(results: list[dict], models: list[str], benchmark: str, langs: list[str]) -> list[float | None]:
+    """The chance level per language, then its mean over the non-English ones (Avg)."""
     # Every model carries the chance level of the questions it answered; the first one that was
-    # evaluated in this language speaks for the row (models normally share the questions).
+    # evaluated in a language speaks for it (models normally share the questions).
     metric = chance_metric(HEADLINE[benchmark][0])
-    return next((v for m in models if (v := headline(results, m, benchmark, language, metric)) is not None), None)
+    row = [next((v for m in models if (v := headline(results, m, benchmark, c, metric)) is not None), None)
+           for c in langs]
+    return row + [_avg([v for c, v in zip(langs, row) if c != ENGLISH])]
 
 
 def _metric(results, model, benchmark, language, metric, split=None):
@@ -139,9 +141,7 @@ def write_chart(results: list[dict], benchmark: str, path: Path) -> Path:
             vals.append(_avg([v for c, v in zip(langs, vals) if c != ENGLISH]))
         xs = [j + (i - (len(models) - 1) / 2) * width for j in range(len(labels))]
         ax.bar(xs, [v if v is not None else 0.0 for v in vals], width=width, label=m)
-    chance = [_chance(results, models, benchmark, c) for c in langs]
-    if len(labels) > len(langs):
-        chance.append(_avg([v for c, v in zip(langs, chance) if c != ENGLISH]))
+    chance = _chance_row(results, models, benchmark, langs)[: len(labels)]
     if any(v is not None for v in chance):  # one dashed tick per group: the guesser's level
         xs = [j for j, v in enumerate(chance) if v is not None]
         ax.hlines([chance[j] for j in xs], [j - 0.45 for j in xs], [j + 0.45 for j in xs],
