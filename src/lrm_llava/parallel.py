@@ -4,9 +4,10 @@ count and log file.
     run_jobs([Job("a", train_a, (cfg,), Path("logs/a.log")), Job("b", ...)], workers=2, threads=1)
 
 Why: the tiny ShapeWorld models multiply 128-wide matrices, which one core keeps busy and a second
-barely speeds up. On two cores, two one-thread trainings finish about 1.4x sooner than the same two
-run one after the other on two threads (docs/performance.md). Processes are spawned (not forked),
-which is safe with CUDA and with torch's thread pools.
+speeds up by far less than 2x. On two cores, two of the demo's stage-2 trainings side by side on
+one thread each finish 1.16x sooner than one after the other on two threads
+(`benchmarks/side_by_side.py`, docs/performance.md). Processes are spawned (not forked), which is
+safe with CUDA and with torch's thread pools.
 """
 
 from __future__ import annotations
