@@ -425,28 +425,24 @@ def train_backbones(world_dir: str | Path, out_dir: str | Path, *, quick: bool =
     world_path, out = Path(world_dir), Path(out_dir)
     _read_world(world_path)  # a clear error before any work
     cfg = config or config_from_overrides({}, quick=quick)
-    metrics: dict = {"config": asdict(cfg)}
-    _refuse_other_config(out, metrics["config"])
-    todo = []
+    _refuse_other_config(out, asdict(cfg))
+    reused = {}
     for name in BACKBONES:
-        folder = out / name
-        if _complete(folder) and (folder / "metrics.json").exists():
-            metrics[name] = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
-            metrics[name]["reused"] = True
-        else:
-            todo.append(name)
+        if _complete(out / name) and (out / name / "metrics.json").exists():
+            reused[name] = {**json.loads((out / name / "metrics.json").read_text(encoding="utf-8")), "reused": True}
+    todo = [name for name in BACKBONES if name not in reused]
     if workers > 1 and len(todo) > 1:
         from lrm_llava.parallel import Job, run_jobs
 
         jobs = [Job(name, train_one_backbone, (name, world_path, out, cfg), out / "logs" / f"{name}.log")
                 for name in todo]
-        metrics.update(zip(todo, run_jobs(jobs, min(workers, len(jobs)), cfg.threads, noun="backbones")))
+        trained = dict(zip(todo, run_jobs(jobs, min(workers, len(jobs)), cfg.threads, noun="backbones")))
     else:
-        for name in todo:
-            metrics[name] = train_one_backbone(name, world_path, out, cfg)
+        trained = {name: train_one_backbone(name, world_path, out, cfg) for name in todo}
+    metrics = {"config": asdict(cfg), **{name: reused.get(name) or trained[name] for name in BACKBONES}}
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    return {"config": metrics["config"], **{name: metrics[name] for name in BACKBONES}}
+    return metrics
 
 
 def train_one_backbone(name: str, world_path: Path, out: Path, cfg: BackboneConfig) -> dict:
