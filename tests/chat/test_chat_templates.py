@@ -80,6 +80,26 @@ def test_generation_prompt_is_the_training_prefix():
         build_generation_prompt("Q1", "llama_9")
 
 
+def test_vicuna_v1_nosystem_is_vicuna_v1_without_the_system_prompt(bpe):
+    conv = _conv("Q1 <image>", "A1", "Q2", "A2")
+    text, spans = render_conversation(conv, "vicuna_v1_nosystem")
+    assert text == "USER: <image>\nQ1 ASSISTANT: A1</s>USER: Q2 ASSISTANT: A2</s>"
+    assert [text[p:e] for p, _, _, e in spans] == [" A1</s>", " A2</s>"]
+    assert text[: spans[0][0]] == build_generation_prompt("Q1", "vicuna_v1_nosystem")
+    assert build_generation_prompt("Q1", "vicuna_v1_nosystem", has_image=False) == "USER: Q1 ASSISTANT:"
+    # the same answer tokens are trained, after fewer prompt tokens
+    sample = _samples()["de"]
+    full = tokenize_conversation(sample, bpe, "vicuna_v1", sample_id="de-1")
+    short = tokenize_conversation(sample, bpe, "vicuna_v1_nosystem", sample_id="de-1")
+    assert _runs(short.labels) == _runs(full.labels)
+    assert short.input_ids[0] == bpe.bos_token_id
+    def count(text: str) -> int:
+        return len(bpe(text, add_special_tokens=False)["input_ids"])
+
+    # byte-level BPE: " USER:" after the system prompt and "USER:" at the start differ by a token
+    assert len(full.input_ids) - len(short.input_ids) == count(VICUNA_SYSTEM + " USER:") - count("USER:")
+
+
 @pytest.mark.parametrize("code", list(LANGUAGES))
 def test_vicuna_labels_are_exactly_the_answers(bpe, code):
     sample = _samples()[code]

@@ -1,6 +1,6 @@
 """Conversation templates and label masks: `tokenize_conversation`, `build_generation_prompt`.
 
-See `lrm_llava.chat.templates` for the templates (vicuna_v1, lrm_pretrain, plain, tokenizer) and
+See `lrm_llava.chat.templates` for the templates (vicuna_v1, vicuna_v1_nosystem, lrm_pretrain, plain, tokenizer) and
 how labels are computed from token character spans.
 """
 

@@ -11,6 +11,10 @@ Templates (names used in recipes, `--template` flags and `generate_batch`):
   kept. It is rendered exactly like ``vicuna_v1``, so the projector learned in stage 1 sees the same
   prompt format as stage 2 and inference (no format shift between stages); it is a separate name so
   recipes say which stage a template belongs to and the two can diverge later without touching data.
+- ``vicuna_v1_nosystem``: ``vicuna_v1`` without the system prompt: the text starts at the first
+  ``"USER: "``. The same rounds at less compute where the prompt is long against the samples: the
+  ShapeWorld LM (trained on dialogs with and without it) spends 28 tokens on it, a quarter of an
+  average stage-2 sample. Use it for both stages, so that inference sees the trained format.
 - ``plain``: LLaVA's ``conv_llava_plain``: ``<image>`` + caption + ``"\\n"``; the question is dropped,
   only the caption and the newline are trained. One round only.
 - ``tokenizer``: the tokenizer's own chat template (``apply_chat_template``), for LMs that ship one
@@ -55,10 +59,14 @@ VICUNA_SYSTEM = (
 TEMPLATES: dict[str, str] = {
     "vicuna_v1": "LLaVA-1.5 vicuna_v1: system + ' USER: {q} ASSISTANT: {a}</s>' per round",
     "lrm_pretrain": "LRM-LLaVA pretraining: keeps the multilingual question, rendered like vicuna_v1",
+    "vicuna_v1_nosystem": "vicuna_v1 without the system prompt: ' USER: {q} ASSISTANT: {a}</s>' per round",
     "plain": "LLaVA plain (pretraining): <image> + caption + '\\n'; the question is dropped",
     "tokenizer": "the tokenizer's own chat template (apply_chat_template)",
 }
 """Template names and one-line descriptions."""
+
+_SYSTEM_PROMPTS: dict[str, str] = {"vicuna_v1": VICUNA_SYSTEM, "lrm_pretrain": VICUNA_SYSTEM, "vicuna_v1_nosystem": ""}
+"""The templates rendered as LLaVA's SeparatorStyle.TWO, and the system prompt each starts with."""
 
 _HUMAN_ROLES = ("human", "user")
 _GPT_ROLES = ("gpt", "assistant")
@@ -135,9 +143,17 @@ def normalize_conversation(conversations: list[dict], *, sample_id: str | None =
 # Rendering: each renderer returns the full string and the character spans to train.
 
 
-def _render_vicuna(rounds: list[tuple[str, str]], end_token: str) -> tuple[str, list[tuple[int, int, int]]]:
+def _system_prefix(template: str) -> str:
+    """What a SeparatorStyle.TWO conversation starts with: the system prompt and its separator."""
+    system = _SYSTEM_PROMPTS[template]
+    return system + " " if system else ""
+
+
+def _render_vicuna(
+    rounds: list[tuple[str, str]], end_token: str, system_prefix: str
+) -> tuple[str, list[tuple[int, int, int]]]:
     """LLaVA SeparatorStyle.TWO with sep=" ", sep2=end token."""
-    text = VICUNA_SYSTEM + " "
+    text = system_prefix
     spans = []
     for question, answer in rounds:
         text += "USER: " + question + " " + "ASSISTANT:"
@@ -232,7 +248,7 @@ def render_conversation(
         if tokenizer is None:
             raise UserError("template 'tokenizer' needs the tokenizer (pass tokenizer=...)")
         return _render_tokenizer(rounds, tokenizer, sample_id=sample_id)
-    return _render_vicuna(rounds, _end_token(tokenizer))
+    return _render_vicuna(rounds, _end_token(tokenizer), _system_prefix(template))
 
 
 def _end_token(tokenizer) -> str:
@@ -251,8 +267,8 @@ def build_generation_prompt(
     check_template(template)
     question = question.replace(IMAGE_TOKEN, "").strip() if IMAGE_TOKEN in question else question
     user = (IMAGE_TOKEN + "\n" + question) if has_image else question
-    if template in ("vicuna_v1", "lrm_pretrain"):
-        return VICUNA_SYSTEM + " " + "USER: " + user + " " + "ASSISTANT:"
+    if template in _SYSTEM_PROMPTS:
+        return _system_prefix(template) + "USER: " + user + " " + "ASSISTANT:"
     if template == "plain":
         # The plain template has no question: the model continues a caption after the image.
         return IMAGE_TOKEN if has_image else ""

@@ -31,7 +31,7 @@ def register(subparsers) -> None:
     p.add_argument("--vision-path", help="local CLIP/SigLIP folder")
     p.add_argument("--llm-path", help="local causal-LM folder")
     p.add_argument("--init-from", help="start from a complete Llava folder")
-    p.add_argument("--template", help="chat template (vicuna_v1, lrm_pretrain, plain, tokenizer)")
+    p.add_argument("--template", help="chat template (vicuna_v1, vicuna_v1_nosystem, lrm_pretrain, plain, tokenizer)")
     p.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE", default=[],
                    help="set any config key (repeatable), e.g. --set max_steps=10")
     p.add_argument("--resume", action="store_true", help="resume from the latest checkpoint in --output-dir")

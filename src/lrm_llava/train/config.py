@@ -70,7 +70,7 @@ class TrainConfig(TrainingArguments):
     image_root: str | None = field(default=None, metadata={"help": "Folder the samples' image paths are relative to."})
     """Folder the samples' `image` paths are relative to (paths may not leave it)."""
     template: str | None = field(default=None, metadata={"help": "Chat template; default: the stage's (lrm_pretrain / vicuna_v1)."})
-    """Chat template (vicuna_v1, lrm_pretrain, plain, tokenizer); None: the stage's default."""
+    """Chat template (vicuna_v1, vicuna_v1_nosystem, lrm_pretrain, plain, tokenizer); None: the stage's default."""
     image_aspect_ratio: str = field(default="pad", metadata={"help": "'pad' (LLaVA-1.5: square canvas in the mean colour) or 'resize'."})
     """"pad" (LLaVA-1.5: paste on a square canvas of the processor's mean colour) or "resize"."""
     model_max_length: int = field(default=2048, metadata={"help": "Longest sample in tokens (image tokens included); longer ones are dropped."})
