@@ -432,11 +432,12 @@ def train_backbones(world_dir: str | Path, out_dir: str | Path, *, quick: bool =
             reused[name] = {**json.loads((out / name / "metrics.json").read_text(encoding="utf-8")), "reused": True}
     todo = [name for name in BACKBONES if name not in reused]
     if workers > 1 and len(todo) > 1:
-        from lrm_llava.parallel import Job, run_jobs
+        from lrm_llava.parallel import Job, format_progress, run_jobs
 
         jobs = [Job(name, train_one_backbone, (name, world_path, out, cfg), out / "logs" / f"{name}.log")
                 for name in todo]
-        trained = dict(zip(todo, run_jobs(jobs, min(workers, len(jobs)), cfg.threads, noun="backbones")))
+        trained = dict(zip(todo, run_jobs(jobs, min(workers, len(jobs)), cfg.threads, noun="backbones",
+                                          on_progress=lambda lines: print(format_progress(lines), flush=True))))
     else:
         trained = {name: train_one_backbone(name, world_path, out, cfg) for name in todo}
     metrics = {"config": asdict(cfg), **{name: reused.get(name) or trained[name] for name in BACKBONES}}
