@@ -2,7 +2,7 @@
 
     lrm-llava demo [--out runs/demo] [--quick]        (or simply `make demo`)
     lrm-llava demo --out runs/demo-long --set finetune.num_train_epochs=6   # a longer stage 2
-    lrm-llava demo --out runs/demo-2 --jobs 2      # both models side by side, one process each
+    lrm-llava demo --out runs/demo-1 --jobs 1      # the two models one after the other
 
 world → tiny backbones → multilingual data (table backend) → stage 1 → stage 2 for two models,
 `english-only` (English data only, same steps) and `lrm-llava` (the paper's recipe: mix 1.0, all
@@ -23,6 +23,7 @@ skipped when they already exist, so an interrupted demo resumes where it stopped
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 import time
@@ -70,13 +71,13 @@ class DemoConfig:
     """Evaluation batch size."""
     threads: int | None = None
     """torch threads per process (None: the CPUs shared evenly between the `jobs`)."""
-    jobs: int = 1
+    jobs: int = 2
     """Models trained and evaluated side by side, each in its own process with `threads` (default:
     the CPUs shared evenly), and likewise the two backbones; 1: one after the other, progress bars
-    on the terminal. On two cores `jobs=2` takes the demo from 553 to 492 s (docs/performance.md).
-    The default stays 1 because the thread count per process changes the order of float sums, so
-    the numbers differ slightly from the recorded ones (docs/results.md); at equal threads per
-    process, side by side and one after the other give the same bits."""
+    on the terminal. Side by side is the default because the demo's two models are independent and
+    small models use a second thread poorly (docs/performance.md). The thread count per process
+    changes the order of float sums, so `jobs=1` gives slightly different numbers; at equal threads
+    per process, side by side and one after the other give the same bits."""
 
 
 def _log(msg: str) -> None:
@@ -210,18 +211,23 @@ def stage_overrides(overrides: dict, stage: str) -> dict:
 def step_train(cfg: DemoConfig, out: Path, world: Path, variant: Variant, data: dict[str, Path]) -> Path:
     """Stage 1 then stage 2 of one variant; a stage whose folder is marked DONE is reused."""
     from lrm_llava.train import load_recipe, run_training
+    from lrm_llava.train.recipes import recipe_file
 
     backbones = out / variant.backbones
     models = out / "models" / variant.name
+    # a recipe file edited (or upgraded) since a stage was trained makes that stage stale
+    recipe_version = hashlib.sha256(recipe_file(cfg.recipe).read_bytes()).hexdigest()[:12]
     previous: Path | None = None
     for stage in ("pretrain", "finetune"):
         folder = models / stage
-        asked = {"recipe": str(cfg.recipe), **stage_overrides(cfg.train_overrides, stage)}
+        asked = {"recipe": str(cfg.recipe), "recipe_sha256": recipe_version,
+                 **stage_overrides(cfg.train_overrides, stage)}
         if _done(folder / "DONE"):
             # markers written before settings were recorded mean the default recipe, no overrides
             made = {"recipe": DemoConfig.recipe, **json.loads((folder / "DONE").read_text(encoding="utf-8")).get("settings", {})}
             if made != asked:
-                raise UserError(f"{folder} was trained with {made}, not {asked}: remove it or pass another --out")
+                changed = describe_changes(made, {k: asked.get(k) for k in {**made, **asked}})
+                raise UserError(f"{folder} was trained with other settings ({changed}): remove it or pass another --out")
             _log(f"train/{variant.name}/{stage}: reusing {folder}")
             previous = folder
             continue
@@ -245,6 +251,8 @@ def step_train(cfg: DemoConfig, out: Path, world: Path, variant: Variant, data: 
         start = time.time()
         run_training(train_cfg)
         _mark(folder / "DONE", {"seconds": round(time.time() - start, 1), "settings": asked})
+        for checkpoint in folder.glob("checkpoint-*"):  # only there to resume a killed stage
+            shutil.rmtree(checkpoint)
         previous = folder
     assert previous is not None
     return previous
@@ -335,7 +343,7 @@ def model_pipeline(cfg: DemoConfig, out: Path, world: Path, bench_root: Path,
 
 def run_models(cfg: DemoConfig, out: Path, world: Path, bench_root: Path, workers: int) -> list[tuple]:
     """`model_pipeline` for every model of the demo: one after the other, or `workers` side by side."""
-    from lrm_llava.parallel import Job, run_jobs, threads_per_worker
+    from lrm_llava.parallel import Job, format_progress, run_jobs, threads_per_worker
 
     variants = demo_variants(cfg)
     if workers <= 1 or len(variants) <= 1:
@@ -350,7 +358,8 @@ def run_models(cfg: DemoConfig, out: Path, world: Path, bench_root: Path, worker
         _log(f"{job.label}: " + (f"FAILED ({error}); log: {job.log}" if error else "trained and evaluated")
              + f" ({count}/{len(jobs)})")
 
-    return run_jobs(jobs, workers, threads, on_done=done, noun="models")
+    return run_jobs(jobs, workers, threads, on_done=done, noun="models",
+                    on_progress=lambda lines: _log(format_progress(lines)))
 
 
 def run_demo(cfg: DemoConfig) -> Path:
@@ -418,10 +427,9 @@ def register(subparsers) -> None:
                    help="at most N questions per benchmark, split and language")
     p.add_argument("--threads", type=int, default=None,
                    help="torch CPU threads per process (default: the CPUs shared between the jobs)")
-    p.add_argument("--jobs", type=int, default=1,
-                   help="models (and backbones) trained side by side in N processes (default 1; "
-                   "--jobs 2 on two cores: 492 s instead of 553 s, numbers slightly different from the "
-                   "recorded ones because each process runs one thread)")
+    p.add_argument("--jobs", type=int, default=2,
+                   help="models (and backbones) trained side by side in N processes (default 2; "
+                   "--jobs 1: one after the other with all threads, numbers slightly different)")
     p.add_argument("--recipe", default="shapeworld", help="training recipe, a name or a YAML path (default: shapeworld)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a recipe key in both stages, or in one with a stage prefix; repeatable "

@@ -26,6 +26,9 @@ def test_demo_quick_runs_end_to_end_and_resumes(tmp_path, capsys):
                 "models/lrm-llava/pretrain/config.json", "models/lrm-llava/finetune/config.json",
                 "models/english-only/finetune/config.json", "report/results.json", "report/report.md"):
         assert (out / rel).exists(), rel
+    # checkpoints only serve to resume a killed stage: none is left once a stage is done
+    assert (out / "models/lrm-llava/finetune/DONE").exists()
+    assert not list(out.glob("models/*/*/checkpoint-*"))
 
     rows = json.loads((out / "report/results.json").read_text(encoding="utf-8"))
     seen = {(r["model"], r["benchmark"], r["language"]) for r in rows}
@@ -70,7 +73,15 @@ def test_demo_quick_runs_end_to_end_and_resumes(tmp_path, capsys):
     # other training settings must not silently reuse models trained without them
     capsys.readouterr()
     assert main(["demo", "--out", str(out), "--quick", "--set", "finetune.learning_rate=0.01"]) != 0
-    assert "models/english-only/finetune was trained with" in capsys.readouterr().err
+    assert "models/english-only/finetune was trained with other settings (learning_rate: None -> 0.01" in (
+        capsys.readouterr().err)
+    # nor reuse models trained with an older version of the recipe file
+    marker = out / "models/english-only/pretrain/DONE"
+    done = json.loads(marker.read_text(encoding="utf-8"))
+    done["settings"]["recipe_sha256"] = "0123456789ab"
+    marker.write_text(json.dumps(done), encoding="utf-8")
+    assert main(["demo", "--out", str(out), "--quick"]) != 0
+    assert "recipe_sha256: 0123456789ab -> " in capsys.readouterr().err
 
 
 def test_english_only_trains_as_many_steps_as_the_recipe_it_is_compared_with():
