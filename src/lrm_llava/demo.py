@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -358,8 +359,19 @@ def run_models(cfg: DemoConfig, out: Path, world: Path, bench_root: Path, worker
         _log(f"{job.label}: " + (f"FAILED ({error}); log: {job.log}" if error else "trained and evaluated")
              + f" ({count}/{len(jobs)})")
 
-    return run_jobs(jobs, workers, threads, on_done=done, noun="models",
-                    on_progress=lambda lines: _log(format_progress(lines)))
+    def progress(lines: dict[str, str]) -> None:
+        _log(format_progress({label: f"{demo_phase(logs / f'{label}.log', label)} {line}"
+                              for label, line in lines.items()}))
+
+    return run_jobs(jobs, workers, threads, on_done=done, noun="models", on_progress=progress)
+
+
+def demo_phase(log: Path, name: str) -> str:
+    """Where a model's log stands: its last "[demo HH:MM:SS] step/<name>/stage:" line, without the
+    model's name (e.g. "train/finetune"), so a progress bar says which stage it counts."""
+    text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+    steps = re.findall(r"^\[demo [\d:]+\] ([\w/.-]+):", text, flags=re.M)
+    return "/".join(part for part in steps[-1].split("/") if part != name) if steps else ""
 
 
 def run_demo(cfg: DemoConfig) -> Path:

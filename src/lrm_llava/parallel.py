@@ -101,7 +101,8 @@ def run_jobs(jobs: list[Job], workers: int, threads: int,
             ended, pending = wait(pending, timeout=progress_every if on_progress else None,
                                   return_when=FIRST_COMPLETED)
             if not ended and on_progress is not None:
-                lines = {jobs[futures[f]].label: last_line(jobs[futures[f]].log) for f in pending if f.running()}
+                running = sorted(futures[f] for f in pending if f.running())  # in the order of `jobs`
+                lines = {jobs[i].label: last_line(jobs[i].log) for i in running}
                 on_progress({label: line for label, line in lines.items() if line})
             for future in ended:
                 i, done = futures[future], done + 1

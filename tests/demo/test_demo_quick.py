@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from lrm_llava.cli import main
-from lrm_llava.demo import DemoConfig, Variant, demo_variants, stage_overrides, step_world
+from lrm_llava.demo import DemoConfig, Variant, demo_phase, demo_variants, stage_overrides, step_world
 from lrm_llava.errors import UserError
 from lrm_llava.languages import ALL_CODES
 
@@ -121,3 +121,12 @@ def test_every_subcommand_has_help(capsys):
             main(command)
         assert exit_info.value.code == 0, command
     assert "demo" in capsys.readouterr().out
+
+
+def test_demo_phase_names_the_step_a_model_log_is_at(tmp_path):
+    log = tmp_path / "lrm-llava.log"
+    assert demo_phase(log, "lrm-llava") == ""
+    log.write_text("[demo 10:00:00] data/lrm-llava/finetune: building from x\n"
+                   "[demo 10:00:05] train/lrm-llava/finetune: data.json\n"
+                   "step 10/4000  loss 2.1\r 1%|          | 10/4000\n", encoding="utf-8")
+    assert demo_phase(log, "lrm-llava") == "train/finetune"
