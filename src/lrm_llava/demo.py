@@ -33,6 +33,7 @@ from pathlib import Path
 
 from lrm_llava.errors import UserError, describe_changes
 from lrm_llava.languages import ALL_CODES, NON_ENGLISH
+from lrm_llava.parallel import format_progress
 
 MODELS = ("english-only", "lrm-llava")
 """The two models the demo compares."""
@@ -344,7 +345,7 @@ def model_pipeline(cfg: DemoConfig, out: Path, world: Path, bench_root: Path,
 
 def run_models(cfg: DemoConfig, out: Path, world: Path, bench_root: Path, workers: int) -> list[tuple]:
     """`model_pipeline` for every model of the demo: one after the other, or `workers` side by side."""
-    from lrm_llava.parallel import Job, format_progress, run_jobs, threads_per_worker
+    from lrm_llava.parallel import Job, run_jobs, threads_per_worker
 
     variants = demo_variants(cfg)
     if workers <= 1 or len(variants) <= 1:
@@ -359,11 +360,15 @@ def run_models(cfg: DemoConfig, out: Path, world: Path, bench_root: Path, worker
         _log(f"{job.label}: " + (f"FAILED ({error}); log: {job.log}" if error else "trained and evaluated")
              + f" ({count}/{len(jobs)})")
 
-    def progress(lines: dict[str, str]) -> None:
-        _log(format_progress({label: f"{demo_phase(logs / f'{label}.log', label)} {line}"
-                              for label, line in lines.items()}))
+    return run_jobs(jobs, workers, threads, on_done=done, noun="models",
+                    on_progress=lambda lines: _log(models_progress(logs, lines)))
 
-    return run_jobs(jobs, workers, threads, on_done=done, noun="models", on_progress=progress)
+
+def models_progress(logs: Path, lines: dict[str, str], width: int = 72) -> str:
+    """One terminal line for models trained side by side: per model (its log `logs/<name>.log`) the
+    demo step it is at and its last log line, e.g. "lrm-llava: train/finetune 45% 1800/4000 ..."."""
+    return format_progress({name: f"{demo_phase(logs / f'{name}.log', name)} {line}"
+                            for name, line in lines.items()}, width)
 
 
 def demo_phase(log: Path, name: str) -> str:

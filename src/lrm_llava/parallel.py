@@ -102,8 +102,9 @@ def run_jobs(jobs: list[Job], workers: int, threads: int,
                                   return_when=FIRST_COMPLETED)
             if not ended and on_progress is not None:
                 running = sorted(futures[f] for f in pending if f.running())  # in the order of `jobs`
-                lines = {jobs[i].label: last_line(jobs[i].log) for i in running}
-                on_progress({label: line for label, line in lines.items() if line})
+                lines = {jobs[i].label: line for i in running if (line := last_line(jobs[i].log))}
+                if lines:
+                    on_progress(lines)
             for future in ended:
                 i, done = futures[future], done + 1
                 error = None

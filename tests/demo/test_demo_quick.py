@@ -9,7 +9,15 @@ import shutil
 import pytest
 
 from lrm_llava.cli import main
-from lrm_llava.demo import DemoConfig, Variant, demo_phase, demo_variants, stage_overrides, step_world
+from lrm_llava.demo import (
+    DemoConfig,
+    Variant,
+    demo_phase,
+    demo_variants,
+    models_progress,
+    stage_overrides,
+    step_world,
+)
 from lrm_llava.errors import UserError
 from lrm_llava.languages import ALL_CODES
 
@@ -130,3 +138,5 @@ def test_demo_phase_names_the_step_a_model_log_is_at(tmp_path):
                    "[demo 10:00:05] train/lrm-llava/finetune: data.json\n"
                    "step 10/4000  loss 2.1\r 1%|          | 10/4000\n", encoding="utf-8")
     assert demo_phase(log, "lrm-llava") == "train/finetune"
+    assert models_progress(tmp_path, {"lrm-llava": "45%|████▌     | 1800/4000 [03:10<04:00]"}) == (
+        "lrm-llava: train/finetune 45% 1800/4000 [03:10<04:00]")

@@ -460,6 +460,7 @@ def run_parallel(runs: list[tuple[Arm, int]], jobs: int, threads: int, log_dir: 
     """`run_one` for every (arm, seed), `jobs` at a time in spawned processes (safe with CUDA); the
     scores in the order of `runs`. A failed run does not stop the others; all failures are reported
     together at the end, with their logs, and every finished run stays cached for the rerun."""
+    from lrm_llava.demo import models_progress
     from lrm_llava.parallel import Job, run_jobs
 
     work = [Job(name, run_one, (*common, arm, seed), log_dir / f"{name}.log")
@@ -470,7 +471,11 @@ def run_parallel(runs: list[tuple[Arm, int]], jobs: int, threads: int, log_dir: 
         _log(f"{count}/{len(runs)} " + (f"FAILED: {job.label}: {error} (log: {job.log})" if error
                                         else f"finished: {job.label}"))
 
-    return run_jobs(work, jobs, threads, on_done=done, noun="runs")
+    def progress(lines: dict[str, str]) -> None:
+        # with many runs at once, each one's stage, percentage and count is enough
+        _log(models_progress(log_dir, lines, width=72 if len(lines) <= 2 else 30))
+
+    return run_jobs(work, jobs, threads, on_done=done, noun="runs", on_progress=progress)
 
 
 def run_experiment(
