@@ -249,7 +249,8 @@ def step_train(cfg: DemoConfig, out: Path, world: Path, variant: Variant, data: 
         }
         train_cfg = load_recipe(cfg.recipe, stage, overrides)
         train_cfg.num_train_epochs *= variant.epoch_scale
-        _log(f"train/{variant.name}/{stage}: {', '.join(str(p) for p in train_cfg.data)}")
+        _log(f"train/{variant.name}/{stage}: {', '.join(str(p) for p in train_cfg.data)}"
+             + (" (resuming from its last checkpoint)" if resume else ""))
         start = time.time()
         run_training(train_cfg)
         _mark(folder / "DONE", {"seconds": round(time.time() - start, 1), "settings": asked})
