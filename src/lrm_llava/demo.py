@@ -424,7 +424,7 @@ def run_demo(cfg: DemoConfig) -> Path:
 
 # -------------------------------------------------------------------------------------------- CLI
 def _run(args: argparse.Namespace) -> int:
-    from lrm_llava.train.recipes import parse_set
+    from lrm_llava.options import parse_set
 
     run_demo(DemoConfig(out=args.out, quick=args.quick, seed=args.seed, eval_limit=args.eval_limit,
                         threads=args.threads, jobs=args.jobs, recipe=args.recipe, train_overrides=parse_set(args.set)))

@@ -1,9 +1,21 @@
-"""Command-line pieces shared by several subcommands: parsing of repeated `KEY=VALUE` options
-(`--option`, `--price`, `--task-weights`, ...) and the names `--dtype` accepts."""
+"""Command-line and configuration pieces shared by every job: the YAML reading of recipes and
+`--set KEY=VALUE`, repeated `KEY=VALUE` options (`--option`, `--price`, `--task-weights`, ...),
+flags derived from a job's config dataclass (`add_field`: its default and its docstring as help,
+declared once), and the names `--dtype` accepts."""
 
 from __future__ import annotations
 
+import argparse
+import ast
+import dataclasses
+import functools
+import inspect
+import re
+import textwrap
 from collections.abc import Callable
+from typing import Any
+
+import yaml
 
 from lrm_llava.errors import UserError
 
@@ -37,3 +49,85 @@ def parse_key_values(items: list[str] | None, what: str, cast: Callable[[str], o
 
 DTYPE_NAMES = ("float32", "bfloat16", "float16")
 """Weight dtypes a model can be loaded in by name (`--dtype`; "auto" picks per device)."""
+
+
+# ------------------------------------------------------------------------------------ YAML, --set
+class _Yaml12BoolLoader(yaml.SafeLoader):
+    """SafeLoader whose booleans are only true/false (YAML 1.2), so that TrainingArguments values
+    such as `save_strategy: no` stay strings instead of becoming False (YAML 1.1's yes/no/on/off)."""
+
+
+_Yaml12BoolLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12BoolLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
+def load_yaml(text: str) -> Any:
+    """Recipes, `recipe.yaml` and --set values: safe YAML where only true/false are booleans."""
+    return yaml.load(text, Loader=_Yaml12BoolLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def parse_set(items: list[str] | None) -> dict[str, Any]:
+    """`["key=value", ...]` → dict; values are parsed as YAML (numbers, booleans, lists)."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--set {item!r}: write key=value (e.g. --set max_steps=10)")
+        try:
+            out[key.strip()] = load_yaml(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            out[key.strip()] = raw
+    return out
+
+
+# ------------------------------------------------------------------- flags from config dataclasses
+@functools.cache
+def field_docs(cls: type) -> dict[str, str]:
+    """{field: docstring} of a dataclass whose fields are documented by a string right below them
+    (the style of every config here); fields of base classes included."""
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if not dataclasses.is_dataclass(klass) or klass.__module__ == "builtins":
+            continue
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
+        except (OSError, TypeError):
+            continue
+        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+        for node, nxt in zip(body, body[1:]):
+            if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                    and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant)
+                    and isinstance(nxt.value.value, str)):
+                docs[node.target.id] = " ".join(nxt.value.value.split())
+    return docs
+
+
+def field_default(cls: type, name: str) -> Any:
+    """The default of dataclass field `name` (its default_factory called)."""
+    f = cls.__dataclass_fields__[name]
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        return f.default_factory()  # type: ignore[misc]
+    return None
+
+
+def add_field(parser: argparse.ArgumentParser | argparse._ArgumentGroup, cls: type, name: str,
+              *flags: str, **kwargs: Any) -> argparse.Action:
+    """Add the flag of config field `cls.name`: `--name-with-dashes` (or `flags`), its default and
+    its docstring as help come from the dataclass, so a job's options are declared once there.
+    `kwargs` go to `add_argument` (type, choices, action, metavar; `help` is appended to the doc)."""
+    if name not in cls.__dataclass_fields__:
+        raise KeyError(f"{cls.__name__} has no field {name!r}")
+    default = kwargs.pop("default", field_default(cls, name))
+    extra = kwargs.pop("help", "")
+    doc = field_docs(cls).get(name, "")
+    shown = "" if default in (None, "", [], (), False) or kwargs.get("action") == "store_true" else \
+        f" (default: {','.join(map(str, default)) if isinstance(default, (list, tuple)) else default})"
+    help_text = " ".join(part for part in (doc.replace("%", "%%"), extra) if part) + shown
+    return parser.add_argument(*(flags or (f"--{name.replace('_', '-')}",)), dest=name, default=default,
+                               help=help_text or None, **kwargs)

@@ -16,8 +16,8 @@ from safetensors.torch import load_file
 from transformers import TrainerCallback
 
 from lrm_llava.errors import UserError
+from lrm_llava.options import parse_set
 from lrm_llava.train import config_path, list_recipes, load_recipe, resolve_recipe, run_training
-from lrm_llava.train.recipes import parse_set
 
 COLOURS = {"red": (255, 0, 0), "green": (0, 200, 0), "blue": (0, 0, 255)}
 

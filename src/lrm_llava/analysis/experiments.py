@@ -600,7 +600,7 @@ def _split(text: str | None) -> list[str]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from lrm_llava.train.recipes import parse_set
+    from lrm_llava.options import parse_set
 
     run_experiment(args.kind, out=args.out, seeds=args.seeds, quick=args.quick, eval_limit=args.eval_limit,
                    benchmarks=args.benchmarks, variants=_split(args.variants), recipe=args.recipe,

@@ -7,6 +7,7 @@ how labels are computed from token character spans.
 from lrm_llava.chat.templates import (
     IGNORE_INDEX,
     IMAGE_TOKEN,
+    STAGE_NAMES,
     TEMPLATES,
     VICUNA_SYSTEM,
     TokenizedConversation,
@@ -21,6 +22,7 @@ from lrm_llava.chat.templates import (
 __all__ = [
     "IGNORE_INDEX",
     "IMAGE_TOKEN",
+    "STAGE_NAMES",
     "TEMPLATES",
     "VICUNA_SYSTEM",
     "TokenizedConversation",

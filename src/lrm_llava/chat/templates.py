@@ -50,6 +50,11 @@ IMAGE_TOKEN = "<image>"
 IGNORE_INDEX = -100
 """Label value of positions that are not trained (PyTorch's cross-entropy ignore_index)."""
 
+STAGE_NAMES: tuple[str, ...] = ("pretrain", "finetune")
+"""The two training stages, in order: recipe sections, `data build --stage`, model folders. What
+each one trains is `lrm_llava.model.stages.STAGES`; which task instructions it takes,
+`lrm_llava.instruct.build.STAGE_TASKS`."""
+
 VICUNA_SYSTEM = (
     "A chat between a curious user and an artificial intelligence assistant. "
     "The assistant gives helpful, detailed, and polite answers to the user's questions."

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-IGNORE_INDEX = -100
+from lrm_llava.chat.templates import IGNORE_INDEX
 
 
 @dataclass

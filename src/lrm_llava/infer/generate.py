@@ -52,7 +52,7 @@ DEFAULT_TEMPLATE = "vicuna_v1"
 def trained_template(model_dir: str | Path) -> str:
     """The chat template a model folder was trained with: the `template` of the `recipe.yaml` our
     trainer writes beside the weights, else vicuna_v1 (LLaVA-1.5 and converted folders)."""
-    from lrm_llava.train.recipes import load_yaml
+    from lrm_llava.options import load_yaml
 
     recipe = Path(model_dir) / "recipe.yaml"
     if not recipe.is_file():

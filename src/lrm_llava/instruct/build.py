@@ -24,6 +24,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from lrm_llava import languages
+from lrm_llava.chat.templates import STAGE_NAMES
 from lrm_llava.errors import UserError
 from lrm_llava.instruct.mix import plan_mix
 from lrm_llava.instruct.sources import Source, english_conversations, load_sources
@@ -39,7 +40,6 @@ from lrm_llava.translate import (
     translate_texts,
 )
 
-STAGES = ("pretrain", "finetune")
 STAGE_TASKS = {"pretrain": ("mvqa",), "finetune": TASKS}
 """Tasks each stage allows (and uses by default): the paper uses only MVQA in pretraining."""
 
@@ -127,8 +127,8 @@ class BuildStats:
 
 
 def _resolve_tasks(cfg: BuildConfig) -> dict[str, float]:
-    if cfg.stage not in STAGES:
-        raise UserError(f"unknown stage {cfg.stage!r}; use pretrain or finetune")
+    if cfg.stage not in STAGE_NAMES:
+        raise UserError(f"unknown stage {cfg.stage!r}; use {' or '.join(STAGE_NAMES)}")
     allowed = STAGE_TASKS[cfg.stage]
     tasks = list(allowed if cfg.tasks is None else cfg.tasks)
     for task in tasks:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from lrm_llava.chat.templates import STAGE_NAMES
 from lrm_llava.options import number_or_text, parse_key_values
 
 
@@ -22,7 +23,7 @@ def register(subparsers) -> None:
         "Resumable: translations are cached in SQLite; rerun the same command after an interruption.",
     )
     p.add_argument("--source", action="append", required=True, help="English LLaVA JSON/JSONL (repeatable)")
-    p.add_argument("--stage", choices=("pretrain", "finetune"), default="finetune")
+    p.add_argument("--stage", choices=STAGE_NAMES, default="finetune")
     p.add_argument("--languages", default="non-english", help="target languages, e.g. zh,it,fr (default: all nine)")
     p.add_argument("--backend", default="pseudo",
                    help="table, pseudo, nllb, m2m100, marian, ct2, google, deepl or openai")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from lrm_llava.chat.templates import STAGE_NAMES
 from lrm_llava.errors import UserError
 
 GROUPS = ("vision_tower", "projector", "language_model", "lm_head")
@@ -54,6 +55,8 @@ STAGES: dict[str, StageSpec] = {
         lora_allowed=True,
     ),
 }
+
+assert tuple(STAGES) == STAGE_NAMES, "one StageSpec per stage name, in order"
 
 DEFAULT_LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 

@@ -12,7 +12,6 @@ from lrm_llava.train.launch import config_path, launch_command, list_configs
 from lrm_llava.train.recipes import (
     list_recipes,
     load_recipe,
-    parse_set,
     read_recipe,
     recipe_file,
     resolve_recipe,
@@ -42,7 +41,6 @@ __all__ = [
     "list_configs",
     "list_recipes",
     "load_recipe",
-    "parse_set",
     "read_recipe",
     "recipe_file",
     "resolve_recipe",

@@ -18,12 +18,14 @@ import argparse
 
 import yaml
 
+from lrm_llava.chat.templates import STAGE_NAMES
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("train", help="train a stage (pretrain / finetune) from a recipe",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--recipe", default="tiny", help="recipe name (shipped) or YAML path (default: tiny)")
-    p.add_argument("--stage", choices=["pretrain", "finetune"], help="training stage")
+    p.add_argument("--stage", choices=STAGE_NAMES, help="training stage")
     p.add_argument("--data", nargs="+", metavar="FILE", help="LLaVA JSON/JSONL files")
     p.add_argument("--image-root", help="folder the image paths are relative to")
     p.add_argument("--output-dir", help="where checkpoints and the final model folder go")
@@ -41,7 +43,7 @@ def register(subparsers) -> None:
 
 
 def _overrides(args) -> dict:
-    from lrm_llava.train.recipes import parse_set
+    from lrm_llava.options import parse_set
 
     values = parse_set(args.sets)
     named = {"data": args.data, "image_root": args.image_root, "output_dir": args.output_dir,

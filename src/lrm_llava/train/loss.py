@@ -26,7 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
-IGNORE_INDEX = -100
+from lrm_llava.chat.templates import IGNORE_INDEX
+
 DEFAULT_CHUNK_SIZE = 1024
 """Trained positions per logits chunk (1024 × 32k vocab × 4 bytes = 128 MiB of fp32 logits)."""
 

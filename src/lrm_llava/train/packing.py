@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-IGNORE_INDEX = -100
+from lrm_llava.chat.templates import IGNORE_INDEX
 
 
 def pack_rows(lengths: Sequence[int], max_length: int) -> list[list[int]]:

@@ -24,13 +24,14 @@ from typing import Any
 
 import yaml
 
+from lrm_llava.chat.templates import STAGE_NAMES
 from lrm_llava.errors import UserError
+from lrm_llava.options import load_yaml
 from lrm_llava.train.config import TrainConfig, valid_keys
 
 RECIPE_DIR = Path(__file__).resolve().parent.parent / "recipes"
 """Folder of the shipped recipes."""
 
-STAGE_SECTIONS = ("pretrain", "finetune")
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -65,38 +66,6 @@ def read_recipe(recipe: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise UserError(f"{path}: a recipe is a mapping of keys, got {type(data).__name__}")
     return data
-
-
-class _Yaml12BoolLoader(yaml.SafeLoader):
-    """SafeLoader whose booleans are only true/false (YAML 1.2), so that TrainingArguments values
-    such as `save_strategy: no` stay strings instead of becoming False (YAML 1.1's yes/no/on/off)."""
-
-
-_Yaml12BoolLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Yaml12BoolLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
-
-
-def load_yaml(text: str) -> Any:
-    """Recipes and --set values: safe YAML where only true/false are booleans."""
-    return yaml.load(text, Loader=_Yaml12BoolLoader)  # noqa: S506 - a SafeLoader subclass
-
-
-def parse_set(items: list[str] | None) -> dict[str, Any]:
-    """`["key=value", ...]` → dict; values are parsed as YAML (numbers, booleans, lists)."""
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise UserError(f"--set {item!r}: write key=value (e.g. --set max_steps=10)")
-        try:
-            out[key.strip()] = load_yaml(raw) if raw.strip() else ""
-        except yaml.YAMLError:
-            out[key.strip()] = raw
-    return out
 
 
 def _expand(value: Any, key: str, source: str, env: Mapping[str, str]) -> Any:
@@ -146,9 +115,9 @@ def resolve_recipe(
     """Merge shared keys, the stage section and `overrides`; fill placeholders; check keys."""
     source = str(recipe_file(recipe))
     raw = read_recipe(recipe)
-    if stage not in STAGE_SECTIONS:
-        raise UserError(f"unknown stage {stage!r}; choose one of {', '.join(STAGE_SECTIONS)}")
-    merged: dict[str, Any] = {k: v for k, v in raw.items() if k not in STAGE_SECTIONS}
+    if stage not in STAGE_NAMES:
+        raise UserError(f"unknown stage {stage!r}; choose one of {', '.join(STAGE_NAMES)}")
+    merged: dict[str, Any] = {k: v for k, v in raw.items() if k not in STAGE_NAMES}
     section = raw.get(stage) or {}
     if not isinstance(section, dict):
         raise UserError(f"{source}: section {stage!r} must be a mapping of keys")

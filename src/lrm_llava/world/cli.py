@@ -25,7 +25,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _backbones(args: argparse.Namespace) -> int:
-    from lrm_llava.train.recipes import parse_set
+    from lrm_llava.options import parse_set
     from lrm_llava.world.backbones import config_from_overrides, format_metrics, train_backbones
 
     config = config_from_overrides(parse_set(args.set), quick=args.quick)

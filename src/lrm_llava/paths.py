@@ -1,0 +1,56 @@
+"""Path rules in one place: a path named by a data file stays inside its root, and a command never
+writes over what it was given to read.
+
+`confined` is used for every path that comes from data (training images, benchmark images, source
+images of `data build`): absolute paths, drive letters, NUL bytes, `..` and symlinks that lead out
+of the root are refused with `UnsafePathError`, whatever the file says. `check_output_apart`
+refuses an output that is, contains or sits inside an input.
+
+    from lrm_llava.paths import confined, check_output_apart
+    image = confined(image_root, sample["image"], where="train.json:12 (id 'a')")
+    check_output_apart(out, [source], "--out")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from lrm_llava.errors import DataError, UserError
+
+
+class UnsafePathError(DataError):
+    """A path from a data file that escapes its root (always fatal, never skipped)."""
+
+
+def confined(root: str | Path, relative: str, *, where: str = "sample", what: str = "image") -> Path:
+    """`root/relative`, resolved (symlinks followed), refusing anything that ends outside `root`."""
+    if not isinstance(relative, str) or not relative.strip():
+        raise UnsafePathError(f"{where}: {what} path {relative!r} is empty or not a string. "
+                              f"Fix: give the {what} path relative to its root.")
+    if "\x00" in relative:
+        raise UnsafePathError(f"{where}: {what} path {relative!r} contains a NUL byte. Fix: repair the path.")
+    if relative.startswith(("/", "\\")) or (len(relative) > 1 and relative[1] == ":"):
+        raise UnsafePathError(f"{where}: {what} path {relative!r} is absolute. "
+                              f"Fix: give {what} paths relative to their root.")
+    root_resolved = Path(root).resolve()
+    candidate = (root_resolved / relative.replace("\\", "/")).resolve()
+    if not candidate.is_relative_to(root_resolved):
+        raise UnsafePathError(f"{where}: {what} path {relative!r} leads outside its root {root_resolved} "
+                              f"('..' or a symlink). Fix: keep {what}s inside {root_resolved}.")
+    return candidate
+
+
+def _related(a: Path, b: Path) -> bool:
+    return a == b or a.is_relative_to(b) or b.is_relative_to(a)
+
+
+def check_output_apart(out: str | Path, inputs: Iterable[str | Path], flag: str = "--out") -> None:
+    """Refuse an output path that is one of the inputs, lies inside one or holds one: a command
+    never writes over what it reads (symlinks resolved)."""
+    target = Path(out).resolve()
+    for given in inputs:
+        source = Path(given).resolve()
+        if _related(target, source):
+            raise UserError(f"{flag} {out} would write over the input {given}. "
+                            f"Fix: give {flag} a path outside the inputs.")
