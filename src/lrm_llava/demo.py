@@ -194,26 +194,10 @@ def step_data(cfg: DemoConfig, out: Path, world: Path, variant: Variant) -> dict
     return files
 
 
-def stage_overrides(overrides: dict, stage: str) -> dict:
-    """The keys of `overrides` that apply to `stage`: plain keys, and `<stage>.<key>` ones."""
-    from lrm_llava.train.recipes import STAGE_SECTIONS
-
-    out = {}
-    for key, value in overrides.items():
-        prefix, dot, name = key.partition(".")
-        if not dot:
-            out[key] = value
-        elif prefix not in STAGE_SECTIONS:
-            raise UserError(f"--set {key}: the prefix must be a stage ({', '.join(STAGE_SECTIONS)})")
-        elif prefix == stage:
-            out[name] = value
-    return out
-
-
 def step_train(cfg: DemoConfig, out: Path, world: Path, variant: Variant, data: dict[str, Path]) -> Path:
     """Stage 1 then stage 2 of one variant; a stage whose folder is marked DONE is reused."""
     from lrm_llava.train import load_recipe, run_training
-    from lrm_llava.train.recipes import recipe_file
+    from lrm_llava.train.recipes import recipe_file, stage_overrides
 
     backbones = out / variant.backbones
     models = out / "models" / variant.name

@@ -131,3 +131,27 @@ def add_field(parser: argparse.ArgumentParser | argparse._ArgumentGroup, cls: ty
     help_text = " ".join(part for part in (doc.replace("%", "%%"), extra) if part) + shown
     return parser.add_argument(*(flags or (f"--{name.replace('_', '-')}",)), dest=name, default=default,
                                help=help_text or None, **kwargs)
+
+
+# ----------------------------------------------------------------------------- shared flag groups
+def add_model_flags(parser: argparse.ArgumentParser, *, batch_size: int | None = 16,
+                    max_new_tokens: int | None = 16, dtype: bool = True) -> None:
+    """The flags of every command that runs a model (`chat`, `eval`, `analyze gap|reliance`),
+    declared once: --template, --device, --dtype, --batch-size, --max-new-tokens (the last two
+    only where the command takes them, with its default)."""
+    from lrm_llava.chat.templates import TEMPLATES
+
+    parser.add_argument("--template", default=None, choices=sorted(TEMPLATES),
+                        help="conversation template (default: the one the model was trained with, from "
+                        "its recipe.yaml; else vicuna_v1)")
+    parser.add_argument("--device", default=None,
+                        help="cpu, cuda, cuda:1 ... (default: a GPU when there is one, else cpu)")
+    if dtype:
+        parser.add_argument("--dtype", choices=["auto", *DTYPE_NAMES], default="auto",
+                            help="weights' dtype (auto: bfloat16 on a GPU that supports it, else float32)")
+    if batch_size is not None:
+        parser.add_argument("--batch-size", type=int, default=batch_size,
+                            help=f"questions per generation batch (default: {batch_size})")
+    if max_new_tokens is not None:
+        parser.add_argument("--max-new-tokens", type=int, default=max_new_tokens,
+                            help=f"most tokens generated per answer (default: {max_new_tokens})")

@@ -152,3 +152,18 @@ def load_recipe(
 def config_fields() -> list[dataclasses.Field]:
     """The fields of TrainConfig (for help texts)."""
     return list(dataclasses.fields(TrainConfig))
+
+
+def stage_overrides(overrides: dict, stage: str) -> dict:
+    """The keys of `overrides` that apply to `stage`: plain keys, and `<stage>.<key>` ones (the
+    `--set finetune.num_train_epochs=6` syntax of the demo and the experiments)."""
+    out = {}
+    for key, value in overrides.items():
+        prefix, dot, name = key.partition(".")
+        if not dot:
+            out[key] = value
+        elif prefix not in STAGE_NAMES:
+            raise UserError(f"--set {key}: the prefix must be a stage ({', '.join(STAGE_NAMES)})")
+        elif prefix == stage:
+            out[name] = value
+    return out
