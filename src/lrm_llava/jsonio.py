@@ -24,7 +24,14 @@ from typing import IO, Any
 
 from lrm_llava.errors import DataError, UserError
 
-_BOMS = {b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16", b"\xef\xbb\xbf": "UTF-8 with a byte-order mark"}
+
+def refuse_utf16(path: Path) -> None:
+    """DataError when the file starts with a UTF-16 byte-order mark (data must be UTF-8)."""
+    with Path(path).open("rb") as fh:
+        head = fh.read(2)
+    if head in (b"\xff\xfe", b"\xfe\xff"):
+        raise DataError(f"{path}: the file is UTF-16, not UTF-8. Fix: save it as UTF-8 "
+                        "(e.g. `iconv -f UTF-16 -t UTF-8`).")
 
 
 def read_text(path: str | Path, what: str = "file") -> str:
@@ -34,11 +41,8 @@ def read_text(path: str | Path, what: str = "file") -> str:
         raise DataError(f"{path}: {what} not found. Fix: check the path.")
     if not path.is_file():
         raise DataError(f"{path}: {what} is not a regular file. Fix: give the path of a file.")
+    refuse_utf16(path)
     raw = path.read_bytes()
-    for bom, name in _BOMS.items():
-        if raw.startswith(bom) and name != "UTF-8 with a byte-order mark":
-            raise DataError(f"{path}: the file is {name}, not UTF-8. Fix: save it as UTF-8 "
-                            "(e.g. `iconv -f UTF-16 -t UTF-8`).")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -51,10 +55,10 @@ def _loads(text: str, path: Path, line_offset: int = 0) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
-        raise DataError(f"{path}: line {err.lineno + line_offset}, column {err.colno}: malformed JSON "
-                        f"({err.msg}). Fix: repair the file there.") from None
+        raise DataError(f"{path}:{err.lineno + line_offset}:{err.colno}: malformed JSON ({err.msg}). "
+                        "Fix: repair the file there.") from None
     except RecursionError:
-        raise DataError(f"{path}: line {line_offset + 1}: JSON nested too deeply to read. "
+        raise DataError(f"{path}:{line_offset + 1}: JSON nested too deeply to read. "
                         "Fix: the file is damaged or not data; replace it.") from None
 
 
@@ -80,7 +84,7 @@ def iter_jsonl(path: str | Path, *, objects: bool = True, allow_torn_tail: bool 
         except (json.JSONDecodeError, RecursionError) as err:
             if allow_torn_tail and lineno == len(lines):
                 return
-            msg = err.msg if isinstance(err, json.JSONDecodeError) else "nested too deeply"
+            msg = f"{err.msg} at column {err.colno}" if isinstance(err, json.JSONDecodeError) else "nested too deeply"
             raise DataError(f"{path}:{lineno}: malformed JSON line ({msg}). Fix: repair or remove that line.") from None
         if objects and not isinstance(value, dict):
             raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(value).__name__}. "
@@ -106,7 +110,8 @@ def read_records(path: str | Path, what: str = "data file") -> list[tuple[str, A
             try:
                 whole = json.loads(text)
             except (json.JSONDecodeError, RecursionError):
-                msg = err.msg if isinstance(err, json.JSONDecodeError) else "nested too deeply"
+                msg = f"{err.msg} at column {err.colno}" if isinstance(err, json.JSONDecodeError) \
+                    else "nested too deeply"
                 raise DataError(f"{path}:{lineno}: malformed JSON line ({msg}). "
                                 "Fix: repair or remove that line (one JSON record per line).") from None
             raise DataError(f"{path}: the top level is a JSON {type(whole).__name__}, not a list of records. "

@@ -13,6 +13,7 @@ refuses an output that is, contains or sits inside an input.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -23,21 +24,33 @@ class UnsafePathError(DataError):
     """A path from a data file that escapes its root (always fatal, never skipped)."""
 
 
-def confined(root: str | Path, relative: str, *, where: str = "sample", what: str = "image") -> Path:
-    """`root/relative`, resolved (symlinks followed), refusing anything that ends outside `root`."""
+def check_relative(relative: str, *, where: str = "sample", what: str = "image") -> str:
+    """The lexical half of `confined`, for when no root is at hand: a non-empty relative path
+    without NUL bytes or a drive letter that does not climb out with `..`; returns it normalised."""
     if not isinstance(relative, str) or not relative.strip():
         raise UnsafePathError(f"{where}: {what} path {relative!r} is empty or not a string. "
                               f"Fix: give the {what} path relative to its root.")
     if "\x00" in relative:
         raise UnsafePathError(f"{where}: {what} path {relative!r} contains a NUL byte. Fix: repair the path.")
     if relative.startswith(("/", "\\")) or (len(relative) > 1 and relative[1] == ":"):
-        raise UnsafePathError(f"{where}: {what} path {relative!r} is absolute. "
-                              f"Fix: give {what} paths relative to their root.")
+        raise UnsafePathError(f"{where}: {what} path {relative!r} is absolute; {what} paths must be relative "
+                              f"and stay inside the {what} root. Fix: give the path relative to that root.")
+    norm = posixpath.normpath(relative.replace("\\", "/"))
+    if norm == ".." or norm.startswith("../"):
+        raise UnsafePathError(f"{where}: {what} path {relative!r} leads outside the {what} root with '..'; "
+                              f"{what} paths must be relative and stay inside it. Fix: repair the path.")
+    return norm
+
+
+def confined(root: str | Path, relative: str, *, where: str = "sample", what: str = "image") -> Path:
+    """`root/relative`, resolved (symlinks followed), refusing anything that ends outside `root`."""
+    check_relative(relative, where=where, what=what)
     root_resolved = Path(root).resolve()
     candidate = (root_resolved / relative.replace("\\", "/")).resolve()
     if not candidate.is_relative_to(root_resolved):
-        raise UnsafePathError(f"{where}: {what} path {relative!r} leads outside its root {root_resolved} "
-                              f"('..' or a symlink). Fix: keep {what}s inside {root_resolved}.")
+        raise UnsafePathError(f"{where}: {what} path {relative!r} leads outside the {what} root {root_resolved} "
+                              f"('..' or a symlink); {what} paths must be relative and stay inside it. "
+                              f"Fix: keep the {what}s inside {root_resolved}.")
     return candidate
 
 

@@ -95,11 +95,11 @@ def test_malformed_json_names_line_and_column(tmp_path):
     jl.write_text(json.dumps(_txt_sample(0)) + "\n\n" + '{"id": "t1", "conversations": [}\n', encoding="utf-8")
     samples = read_samples(jl)
     assert samples[0]["id"] == "t0"
-    with pytest.raises(DataError, match=r"bad.jsonl: line 3, column 32: malformed JSON"):
+    with pytest.raises(DataError, match=r"bad.jsonl:3: malformed JSON line \(.* at column 32\)"):
         samples[1]
     js = tmp_path / "bad.json"
     js.write_text('[\n  {"id": "a",\n   "conversations": [1,]\n}]', encoding="utf-8")
-    with pytest.raises(DataError, match=r"bad.json: line 3, column 24: malformed JSON"):
+    with pytest.raises(DataError, match=r"bad.json:3:24: malformed JSON"):
         read_samples(js)
 
 

@@ -7,7 +7,7 @@
                         sampler=LengthGroupedSampler(ds.lengths, 4, has_image=ds.has_image))
 """
 
-from lrm_llava.data.collator import IGNORE_INDEX, LlavaCollator, collate
+from lrm_llava.data.collator import LlavaCollator, collate
 from lrm_llava.data.dataset import BAD_IMAGE_MODES, DataStats, LlavaDataset, count_image_tokens
 from lrm_llava.data.images import (
     DEFAULT_MAX_IMAGE_PIXELS,
@@ -17,9 +17,11 @@ from lrm_llava.data.images import (
     resolve_image_path,
 )
 from lrm_llava.data.reader import (
-    IMAGE_PLACEHOLDER,
+    ROLE_ALIASES,
     LlavaFile,
     LlavaSamples,
+    UniqueIds,
+    normalise_sample,
     read_samples,
     validate_sample,
     write_samples,
@@ -29,8 +31,9 @@ from lrm_llava.data.sampler import LengthGroupedSampler, grouped_order
 __all__ = [
     "BAD_IMAGE_MODES",
     "DEFAULT_MAX_IMAGE_PIXELS",
-    "IGNORE_INDEX",
-    "IMAGE_PLACEHOLDER",
+    "ROLE_ALIASES",
+    "UniqueIds",
+    "normalise_sample",
     "DataStats",
     "LengthGroupedSampler",
     "LlavaCollator",

@@ -36,6 +36,7 @@ from lrm_llava.data.images import (
     load_image,
     resolve_image_path,
 )
+from lrm_llava.data.reader import UniqueIds
 from lrm_llava.errors import DataError, UserError
 
 BAD_IMAGE_MODES = ("error", "skip")
@@ -163,10 +164,12 @@ class LlavaDataset(Dataset):
 
     def _build(self, show_progress: bool) -> None:
         stats = self.stats
+        ids = UniqueIds()
         for index in tqdm(range(len(self.samples)), desc="reading data", unit="sample", disable=not show_progress):
             stats.total += 1
             sample = self.samples[index]  # validated by the reader; raises DataError with file/line
             where = self._where(index)
+            ids.add(sample["id"], where)
             has_image = sample.get("image") is not None
             if has_image:
                 path = self._image_path(sample, where)  # UnsafePathError is never skipped

@@ -19,27 +19,17 @@ from pathlib import Path
 from PIL import Image
 
 from lrm_llava.errors import DataError
+from lrm_llava.paths import UnsafePathError, confined
+
+__all__ = ["DEFAULT_MAX_IMAGE_PIXELS", "UnsafePathError", "check_image", "load_image", "resolve_image_path"]
 
 DEFAULT_MAX_IMAGE_PIXELS = 64_000_000
 """Largest image (width × height) accepted by default: 8000×8000, far above any training image."""
 
 
-class UnsafePathError(DataError):
-    """An image path that escapes its image root (always fatal, never skipped)."""
-
-
 def resolve_image_path(root: str | Path, relative: str, *, where: str = "sample") -> Path:
-    """`root/relative`, resolved, refusing anything that ends up outside `root`."""
-    root_resolved = Path(root).resolve()
-    rel = Path(relative)
-    if rel.is_absolute() or relative.startswith(("/", "\\")) or (len(relative) > 1 and relative[1] == ":"):
-        raise UnsafePathError(f"{where}: image path {relative!r} is absolute. "
-                              "Fix: give image paths relative to the image root.")
-    candidate = (root_resolved / rel).resolve()
-    if not candidate.is_relative_to(root_resolved):
-        raise UnsafePathError(f"{where}: image path {relative!r} leads outside the image root {root_resolved} "
-                              "('..' or a symlink). Fix: keep images inside the image root.")
-    return candidate
+    """`root/relative`, resolved, refusing anything that ends up outside `root` (`paths.confined`)."""
+    return confined(root, relative, where=where, what="image")
 
 
 def check_image(path: Path, *, where: str = "sample", max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> tuple[int, int]:

@@ -19,10 +19,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from lrm_llava.chat.templates import IMAGE_TOKEN
 from lrm_llava.errors import DataError
+from lrm_llava.jsonio import atomic_open, read_json, refuse_utf16
+from lrm_llava.paths import check_relative
 
-IMAGE_PLACEHOLDER = "<image>"
 ROLES = ("human", "gpt")
+"""The canonical speaker of even and odd turns."""
+
+ROLE_ALIASES = {"human": "human", "user": "human", "gpt": "gpt", "assistant": "gpt"}
+"""Speaker names accepted on input (ShareGPT's and OpenAI's), mapped to the canonical LLaVA ones."""
 
 
 def _format(path: Path) -> str:
@@ -58,20 +64,14 @@ class LlavaFile(Sequence):
             self._index_lines()
 
     def _load_list(self) -> list[Any]:
-        text = self.path.read_text(encoding="utf-8")
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise DataError(
-                f"{self.path}: line {err.lineno}, column {err.colno}: malformed JSON ({err.msg}). "
-                "Fix: repair the file there (a JSON list of samples, or one object per line as .jsonl)."
-            ) from None
+        data = read_json(self.path, "data file")
         if not isinstance(data, list):
             raise DataError(f"{self.path}: the top level is {type(data).__name__}, not a list. "
                             "Fix: write a JSON list of samples, or JSONL with one sample per line.")
         return data
 
     def _index_lines(self) -> None:
+        refuse_utf16(self.path)
         offset = 0
         with self.path.open("rb") as fh:
             for lineno, raw in enumerate(fh, start=1):
@@ -95,12 +95,18 @@ class LlavaFile(Sequence):
             return self._items[index]
         with self.path.open("rb") as fh:
             fh.seek(self._offsets[index])
-            line = fh.readline().decode("utf-8")
+            raw = fh.readline()
         try:
-            return json.loads(line)
+            return json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise DataError(f"{self.path}:{self._lines[index]}: not UTF-8 text. "
+                            "Fix: save the file as UTF-8.") from None
+        except RecursionError:
+            raise DataError(f"{self.path}:{self._lines[index]}: JSON nested too deeply to read. "
+                            "Fix: repair or delete that line.") from None
         except json.JSONDecodeError as err:
             raise DataError(
-                f"{self.path}: line {self._lines[index]}, column {err.colno}: malformed JSON ({err.msg}). "
+                f"{self.path}:{self._lines[index]}: malformed JSON line ({err.msg} at column {err.colno}). "
                 "Fix: repair or delete that line (one JSON object per line)."
             ) from None
 
@@ -109,9 +115,7 @@ class LlavaFile(Sequence):
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError(index)
-        sample = self.raw(index)
-        validate_sample(sample, self.where(index))
-        return sample
+        return normalise_sample(self.raw(index), self.where(index))
 
 
 def _fail(where: str, sample_id: Any, problem: str, fix: str) -> DataError:
@@ -121,9 +125,12 @@ def _fail(where: str, sample_id: Any, problem: str, fix: str) -> DataError:
 def validate_sample(sample: Any, where: str = "sample") -> None:
     """Raise `DataError` unless `sample` is a well-formed LLaVA sample.
 
-    Rules: an `id`; a non-empty `conversations` list of {"from", "value"} turns alternating
-    human/gpt, starting with human and ending with gpt, none empty; if `image` is set, exactly one
-    `<image>` and it is in the first human turn, otherwise no `<image>` at all.
+    Rules: an `id` (not null, not blank); a non-empty `conversations` list of {"from", "value"}
+    turns alternating human/gpt (or their aliases user/assistant), starting with human and ending
+    with gpt, none empty; if `image` is set, a relative path that stays inside its root and exactly
+    one `<image>`, in the first human turn,
+    otherwise no `<image>` at all. This is the one definition of a valid sample: `train`, `data
+    build` and the analyses all read through it.
     """
     if not isinstance(sample, dict):
         raise DataError(f"{where}: a sample must be a JSON object, got {type(sample).__name__}. "
@@ -140,29 +147,55 @@ def validate_sample(sample: Any, where: str = "sample") -> None:
             raise _fail(where, sample_id, f"turn {k} is not a {{\"from\", \"value\"}} object",
                         "write each turn as {\"from\": \"human\"|\"gpt\", \"value\": \"...\"}")
         expected = ROLES[k % 2]
-        if turn["from"] != expected:
+        if ROLE_ALIASES.get(str(turn["from"]).lower()) != expected:
             raise _fail(where, sample_id, f"turn {k} is from {turn['from']!r}, expected {expected!r} "
-                        "(turns alternate human/gpt, starting with human)",
-                        "reorder or merge the turns so they alternate human, gpt, human, gpt, ...")
+                        "(a conversation must start with a human turn and alternate human/gpt)",
+                        "reorder or merge the turns so they alternate human, gpt, human, gpt")
         if not isinstance(turn["value"], str) or not turn["value"].strip():
             raise _fail(where, sample_id, f"turn {k} ({turn['from']}) is empty",
                         "remove the sample or fill in the turn")
     if len(turns) % 2:
         raise _fail(where, sample_id, "the conversation ends with a human turn that has no answer",
                     "add the gpt answer or drop the last human turn")
-    counts = [turn["value"].count(IMAGE_PLACEHOLDER) for turn in turns]
+    counts = [turn["value"].count(IMAGE_TOKEN) for turn in turns]
     image = sample.get("image")
     if image is not None:
         if not isinstance(image, str) or not image.strip():
             raise _fail(where, sample_id, f"\"image\" must be one relative path, got {image!r}",
                         "give a single image path relative to the image root (or drop the field)")
+        check_relative(image, where=f"{where} (id {sample_id!r})")
         if counts[0] != 1 or sum(counts) != 1:
-            raise _fail(where, sample_id, f"a sample with an image needs exactly one {IMAGE_PLACEHOLDER} "
+            raise _fail(where, sample_id, f"a sample with an image needs exactly one {IMAGE_TOKEN} "
                         f"in the first human turn; found {counts[0]} there and {sum(counts)} in all",
-                        f"put one {IMAGE_PLACEHOLDER} in the first human turn and none elsewhere")
+                        f"put one {IMAGE_TOKEN} in the first human turn and none elsewhere")
     elif sum(counts):
         raise _fail(where, sample_id, f"a text-only sample (no \"image\") contains {sum(counts)} "
-                    f"{IMAGE_PLACEHOLDER}", f"add the \"image\" field or remove {IMAGE_PLACEHOLDER}")
+                    f"{IMAGE_TOKEN}", f"add the \"image\" field or remove {IMAGE_TOKEN}")
+
+
+def normalise_sample(sample: Any, where: str = "sample") -> dict[str, Any]:
+    """`sample` validated (`validate_sample`), with canonical speaker names: the sample itself when
+    they already are, else a copy with user/assistant renamed (the input is never modified)."""
+    validate_sample(sample, where)
+    turns = sample["conversations"]
+    if all(turn["from"] == ROLES[k % 2] for k, turn in enumerate(turns)):
+        return sample
+    return {**sample, "conversations": [{**turn, "from": ROLES[k % 2]} for k, turn in enumerate(turns)]}
+
+
+class UniqueIds:
+    """The ids seen so far while samples stream by; `add` raises `DataError` at the first repeat.
+    Ids are compared as text, so 1 and "1" are the same sample."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, str] = {}
+
+    def add(self, sample_id: Any, where: str) -> None:
+        key = str(sample_id)
+        if key in self._seen:
+            raise DataError(f"{where} (id {sample_id!r}): the id is already used at {self._seen[key]}. "
+                            "Fix: give every sample a unique id.")
+        self._seen[key] = where
 
 
 class LlavaSamples(Sequence):
@@ -217,13 +250,10 @@ def read_samples(paths: str | Path | Iterable[str | Path]) -> LlavaSamples:
 def write_samples(path: str | Path, samples: Iterable[dict[str, Any]]) -> Path:
     """Write samples as JSONL (``.jsonl``) or a JSON list (anything else), UTF-8, atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
+    with atomic_open(path) as fh:
         if path.suffix.lower() == ".jsonl":
             for s in samples:
                 fh.write(json.dumps(s, ensure_ascii=False) + "\n")
         else:
             json.dump(list(samples), fh, ensure_ascii=False, indent=1)
-    tmp.replace(path)
     return path

@@ -15,8 +15,7 @@ The output is written atomically, and the same inputs, seed and cache give a byt
 
 from __future__ import annotations
 
-import json
-import os
+import math
 import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,6 +28,8 @@ from lrm_llava.errors import UserError
 from lrm_llava.instruct.mix import plan_mix
 from lrm_llava.instruct.sources import Source, english_conversations, load_sources
 from lrm_llava.instruct.tasks import TASKS, build_conversations, languages_of, texts_needed
+from lrm_llava.jsonio import write_json
+from lrm_llava.paths import check_output_apart, confined
 from lrm_llava.translate import (
     PAID_BACKENDS,
     KeepEnglishRules,
@@ -39,6 +40,10 @@ from lrm_llava.translate import (
     plan_translation,
     translate_texts,
 )
+
+MAX_MIX = 100.0
+"""Largest non-English ratio `--mix` accepts: far above any useful value, low enough that a typo
+(1e7) is refused before it plans billions of samples."""
 
 STAGE_TASKS = {"pretrain": ("mvqa",), "finetune": TASKS}
 """Tasks each stage allows (and uses by default): the paper uses only MVQA in pretraining."""
@@ -154,7 +159,7 @@ def _target_languages(spec) -> list[str]:
 def _image_missing(src: Source, root: str | None) -> bool:
     if root is None or not src.has_image:
         return False
-    return not (Path(root) / src.fields["image"]).is_file()
+    return not confined(root, src.fields["image"], where=src.where).is_file()
 
 
 def _record(src: Source, sample_id: str, conversations: list[dict], lang: str, answer_lang: str, task: str) -> dict:
@@ -180,14 +185,23 @@ def build_dataset(cfg: BuildConfig) -> BuildStats:
     """Run the build described by `cfg` (see the module docstring); returns its stats."""
     weights = _resolve_tasks(cfg)
     langs = _target_languages(cfg.languages)
-    if cfg.ratio < 0 or not 0 <= cfg.english_share <= 1:
-        raise UserError("--mix must be >= 0 and the English share between 0 and 1")
+    if not (math.isfinite(cfg.ratio) and 0 <= cfg.ratio <= MAX_MIX):
+        raise UserError(f"--mix {cfg.ratio}: the non-English ratio must be a number from 0 to {MAX_MIX:g} "
+                        "(the paper uses 0.4 to 1.5)")
+    if not (math.isfinite(cfg.english_share) and 0 <= cfg.english_share <= 1):
+        raise UserError(f"english_share {cfg.english_share}: must be between 0 and 1")
     if not cfg.sources:
         raise UserError("no source given: pass --source en.json (repeatable)")
     out = Path(cfg.out)
     stats = BuildStats(out=str(out), stats_path=str(out.with_name(out.stem + ".stats.json")))
+    inputs = [*cfg.sources, *([cfg.table] if cfg.table else [])]
+    check_output_apart(out, inputs, "--out")
+    check_output_apart(stats.stats_path, inputs, "--out (its stats file)")
 
-    sources = load_sources(cfg.sources)
+    sources = load_sources(cfg.sources, cfg.image_root)
+    if not sources:
+        raise UserError(f"the sources hold no sample ({', '.join(map(str, cfg.sources))}); "
+                        "nothing to build. Fix: check the --source files.")
     valid: list[int] = []
     pool: list[int] = []
     for i, src in enumerate(sources):
@@ -283,8 +297,8 @@ def build_dataset(cfg: BuildConfig) -> BuildStats:
         stats.off_language = off_language_rates(
             {la: [translations[la][t] for t in needed[la] if t not in failed[la]] for la in langs}
         )
-    _write_json(out, samples)
-    _write_json(Path(stats.stats_path), stats.as_dict(), indent=2)
+    write_json(out, samples, indent=None)
+    write_json(stats.stats_path, stats.as_dict(), indent=2)
     return stats
 
 
@@ -296,13 +310,3 @@ def _count_plan(stats: BuildStats, english: list[int], sources: list[Source], pl
         counts[a.lang][task] += 1
     stats.counts = counts
     stats.total = sum(sum(v.values()) for v in counts.values())
-
-
-def _write_json(path: Path, data, indent: int | None = None) -> None:
-    """Write atomically: a killed job never leaves a half-written file behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False, indent=indent)
-        fh.write("\n")
-    os.replace(tmp, path)

@@ -1,20 +1,23 @@
-"""Reading English LLaVA-format sources for the build, with errors that point at the bad line.
+"""Reading English LLaVA-format sources for the build: a thin adapter over the one sample rule.
 
-A source is a JSON list of samples or JSONL (one sample per line). Each sample needs
-`conversations`: a non-empty list of `{"from": "human"|"gpt", "value": str}` that starts with a
-human turn and holds at least one gpt turn. `<image>` tokens are removed from the text here and put
-back by the builders exactly once, at the front of the first human turn, when `image` is present.
+A source is a JSON list of samples or JSONL (one sample per line), read with
+`lrm_llava.jsonio.read_records` and checked with `lrm_llava.data.reader.validate_sample`, the rule
+`train` applies: whatever `data build` accepts, `train` accepts. Errors name the file, the line (or
+list index) and the sample id. `<image>` tokens are removed from the text here and put back by the
+builders exactly once, at the front of the first human turn, when `image` is present; image paths
+must stay inside `--image-root` (symlinks included) when one is given.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from lrm_llava.errors import DataError
-
-_ROLES = {"human": "human", "user": "human", "gpt": "gpt", "assistant": "gpt"}
+from lrm_llava.chat.templates import IMAGE_TOKEN
+from lrm_llava.data.reader import UniqueIds, normalise_sample, validate_sample
+from lrm_llava.instruct.tasks import with_image
+from lrm_llava.jsonio import read_records
+from lrm_llava.paths import check_relative, confined
 
 
 @dataclass
@@ -35,69 +38,39 @@ class Source:
     extra: dict = field(default_factory=dict)
 
 
-def read_json_records(path: Path) -> list[tuple[str, object]]:
-    """(location, record) pairs from a JSON list or a JSONL file; malformed JSON names its line."""
-    if not path.is_file():
-        raise DataError(f"source file {path} does not exist")
-    text = path.read_text(encoding="utf-8")
-    if text.lstrip().startswith("["):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise DataError(
-                f"{path}:{err.lineno}:{err.colno}: malformed JSON ({err.msg}); fix the file and rerun"
-            ) from None
-        return [(f"{path}[{i}]", rec) for i, rec in enumerate(data)]
-    records = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            records.append((f"{path}:{lineno}", json.loads(line)))
-        except json.JSONDecodeError as err:
-            raise DataError(
-                f"{path}:{lineno}:{err.colno}: malformed JSON line ({err.msg}); fix or remove the line and rerun"
-            ) from None
-    return records
+def normalise(record: object, where: str, index: int, stem: str, image_root: str | None = None) -> Source:
+    """Validate one record as `train` would read the sample built from it, and turn it into a
+    `Source`; raises DataError naming the file, the line and the sample.
+
+    The one rule is `lrm_llava.data.reader.validate_sample`. Before it, two repairs that LLaVA's own
+    sources need: a record without an `id` gets "<file stem>-<index>", and `<image>` may stand
+    anywhere in the first question (LLaVA-665k puts it at the end): it is moved to the front."""
+    if isinstance(record, dict) and "id" not in record:
+        record = {**record, "id": f"{stem}-{index}"}
+    sample = normalise_sample(record, where)
+    has_image = sample.get("image") is not None
+    turns = [(turn["from"], turn["value"].replace(IMAGE_TOKEN, "").strip()) for turn in sample["conversations"]]
+    sid = str(sample["id"])
+    # the sample as the build will write it must pass the same rule (e.g. a turn that held only <image>)
+    validate_sample({**sample, "conversations": with_image([{"from": r, "value": t} for r, t in turns], has_image)},
+                    where)
+    if has_image and image_root is not None:
+        confined(image_root, sample["image"], where=f"{where} (id {sid!r})")
+    elif has_image:
+        check_relative(sample["image"], where=f"{where} (id {sid!r})")
+    fields = {k: v for k, v in sample.items() if k != "conversations"}
+    return Source(source_id=sid, where=where, fields=fields, turns=turns, has_image=has_image)
 
 
-def normalise(record: object, where: str, index: int, stem: str) -> Source:
-    """Validate one record and turn it into a `Source`; raises DataError naming the sample."""
-    if not isinstance(record, dict):
-        raise DataError(f"{where}: a sample must be a JSON object, got {type(record).__name__}")
-    sid = str(record.get("id", f"{stem}-{index}"))
-    label = f"{where} (id {sid!r})"
-    conv = record.get("conversations")
-    if not isinstance(conv, list) or not conv:
-        raise DataError(f"{label}: 'conversations' must be a non-empty list of turns")
-    turns: list[tuple[str, str]] = []
-    for k, turn in enumerate(conv):
-        if not isinstance(turn, dict) or not isinstance(turn.get("value"), str):
-            raise DataError(f"{label}: conversations[{k}] needs a string 'value'")
-        role = _ROLES.get(str(turn.get("from", "")).lower())
-        if role is None:
-            raise DataError(f"{label}: conversations[{k}] has 'from' {turn.get('from')!r}; use human or gpt")
-        turns.append((role, turn["value"].replace("<image>", "").strip()))
-    if turns[0][0] != "human" or not any(r == "gpt" for r, _ in turns):
-        raise DataError(f"{label}: a conversation must start with a human turn and hold a gpt turn")
-    image = record.get("image")
-    if image is not None:
-        if not isinstance(image, str) or not image:
-            raise DataError(f"{label}: 'image' must be a relative path string")
-        p = PurePosixPath(image.replace("\\", "/"))
-        if p.is_absolute() or ".." in p.parts:
-            raise DataError(f"{label}: image path {image!r} must be relative and stay under the image root")
-    fields = {k: v for k, v in record.items() if k != "conversations"}
-    return Source(source_id=sid, where=where, fields=fields, turns=turns, has_image=image is not None)
-
-
-def load_sources(paths: list[str | Path]) -> list[Source]:
-    """Every sample of every source file, in order."""
+def load_sources(paths: list[str | Path], image_root: str | None = None) -> list[Source]:
+    """Every sample of every source file, in order; ids must be unique over all of them."""
     out: list[Source] = []
+    ids = UniqueIds()
     for path in paths:
         path = Path(path)
-        for i, (where, record) in enumerate(read_json_records(path)):
-            src = normalise(record, where, i, path.stem)
+        for i, (where, record) in enumerate(read_records(path, "source file")):
+            src = normalise(record, where, i, path.stem, image_root)
+            ids.add(src.source_id, where)
             src.origin = str(path)
             out.append(src)
     return out
@@ -105,6 +78,4 @@ def load_sources(paths: list[str | Path]) -> list[Source]:
 
 def english_conversations(src: Source) -> list[dict]:
     """The sample's conversations with `<image>` once at the front of the first human turn."""
-    from lrm_llava.instruct.tasks import with_image
-
     return with_image([{"from": r, "value": t} for r, t in src.turns], src.has_image)
