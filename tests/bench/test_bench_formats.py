@@ -80,7 +80,7 @@ def test_pope_errors_and_path_escape(bench_root):
     path = bench_root / "pope" / "en" / "coco_pope_random.json"
     lines = path.read_text().splitlines()
     path.write_text(lines[0] + "\n{not json\n")
-    with pytest.raises(DataError, match=r"coco_pope_random\.json:2: not valid JSON"):
+    with pytest.raises(DataError, match=r"coco_pope_random\.json:2: malformed JSON"):
         load_items(bench_root, "pope", "en")
     row = json.loads(lines[0])
     path.write_text(json.dumps({**row, "label": "maybe"}) + "\n")

@@ -22,9 +22,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from lrm_llava.bench.common import BENCHMARKS, atomic_write_text, benchmark_dir
+from lrm_llava.bench.common import BENCHMARKS, benchmark_dir
 from lrm_llava.bench.formats import MODULES
 from lrm_llava.errors import UserError
+from lrm_llava.jsonio import write_text
 from lrm_llava.languages import ENGLISH, get, parse_languages
 
 
@@ -136,18 +137,18 @@ def format_table(rows: list[dict]) -> str:
 def write_bleu(rows: list[dict], out: str | Path, a: str = "A", b: str = "B") -> Path:
     """bleu.json, bleu.csv and bleu.md under `out`; returns bleu.md."""
     out = Path(out)
-    atomic_write_text(out / "bleu.json", json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
+    write_text(out / "bleu.json", json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=["benchmark", "language", "metric", "value"], lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    atomic_write_text(out / "bleu.csv", buf.getvalue())
+    write_text(out / "bleu.csv", buf.getvalue())
     md = ["# Translation agreement (BLEU / chrF)", "",
           f"Translation B ({b}) scored against translation A ({a}) as the reference; sacrebleu corpus "
           "BLEU (tokenize zh for Chinese, 13a otherwise) and chrF. Avg = mean over the non-English "
           "languages compared.", "", format_table(rows), ""]
     path = out / "bleu.md"
-    atomic_write_text(path, "\n".join(md))
+    write_text(path, "\n".join(md))
     return path
 
 

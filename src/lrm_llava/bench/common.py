@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import base64
 import io
-import json
-import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lrm_llava.errors import DataError
 from lrm_llava.languages import ENGLISH, get
+from lrm_llava.paths import confined
 
 BENCHMARKS: tuple[str, ...] = ("mme", "pope", "mmbench", "seed")
 """The benchmarks this package loads, translates and scores, in report order."""
@@ -90,23 +89,12 @@ def load_image(item: Item):
         raise DataError(f"{where}: cannot read image ({err}); replace or remove the file") from err
 
 
-def safe_relative(rel: str, where: str) -> str:
-    """Validate a relative path from a data file: no absolute paths, no escaping with "..".
-
-    Images named by benchmark files must stay inside the benchmark folder, whatever the file says.
-    """
-    norm = os.path.normpath(rel.replace("\\", "/"))
-    if not rel or os.path.isabs(norm) or norm == ".." or norm.startswith("../"):
-        raise DataError(f"{where}: image path {rel!r} must be relative and stay inside the benchmark folder")
-    return norm
-
-
 def resolve_image(rel: str, lang_dir: Path, en_dir: Path | None, sub: str, where: str) -> str:
-    """Find `<lang_dir>/<sub>/<rel>`, falling back to `<en_dir>/<sub>/<rel>` (shared images)."""
-    norm = safe_relative(rel, where)
-    candidates = [lang_dir / sub / norm]
+    """Find `<lang_dir>/<sub>/<rel>`, falling back to `<en_dir>/<sub>/<rel>` (shared images). The
+    path must stay inside that image folder, symlinks included (`lrm_llava.paths.confined`)."""
+    candidates = [confined(lang_dir / sub, rel, where=where)]
     if en_dir is not None and en_dir != lang_dir:
-        candidates.append(en_dir / sub / norm)
+        candidates.append(confined(en_dir / sub, rel, where=where))
     for cand in candidates:
         if cand.is_file():
             return str(cand)
@@ -117,9 +105,9 @@ def resolve_image(rel: str, lang_dir: Path, en_dir: Path | None, sub: str, where
 def find_image_stem(folder: Path, stem: str) -> Path | None:
     """The first `<folder>/<stem><ext>` that exists for the known image extensions."""
     for ext in IMAGE_EXTENSIONS:
-        for cand in (folder / (stem + ext), folder / (stem + ext.upper())):
-            if cand.is_file():
-                return cand
+        for name in (stem + ext, stem + ext.upper()):
+            if (folder / name).is_file():
+                return confined(folder, name, where=str(folder / name))
     return None
 
 
@@ -151,29 +139,6 @@ def benchmark_dir(root: Path, benchmark: str, language: str) -> Path:
 def english_dir(root: Path, benchmark: str) -> Path:
     """`<root>/<benchmark>/en`, where shared images live."""
     return Path(root) / benchmark / ENGLISH
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a file so that a killed job never leaves half of it behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def read_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
-    """(line number, object) for every non-empty line; a malformed line raises DataError."""
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(f"{path}:{lineno}: not valid JSON ({err.msg}); fix or remove the line") from None
-            if not isinstance(obj, dict):
-                raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
-            yield lineno, obj
 
 
 def is_missing(value) -> bool:

@@ -20,8 +20,9 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from lrm_llava.bench.common import Item, atomic_write_text, is_missing
+from lrm_llava.bench.common import Item, is_missing
 from lrm_llava.errors import DataError
+from lrm_llava.jsonio import write_text
 
 ROTATION = 1_000_000
 """Rotated copies of question i have index i + k * ROTATION."""
@@ -164,7 +165,7 @@ def write(doc: list[MMBFile], folder: Path) -> None:
         writer.writerow(f.header)
         for row in f.rows:
             writer.writerow([row.get(c, "") for c in f.header])
-        atomic_write_text(Path(folder) / f.name, buf.getvalue())
+        write_text(Path(folder) / f.name, buf.getvalue())
 
 
 def segments(doc: list[MMBFile], language: str) -> dict[tuple, str]:

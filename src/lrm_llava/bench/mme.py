@@ -19,8 +19,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from lrm_llava.bench.common import Item, atomic_write_text, find_image_stem, join_suffix, strip_suffix
+from lrm_llava.bench.common import Item, find_image_stem, join_suffix, strip_suffix
 from lrm_llava.errors import DataError
+from lrm_llava.jsonio import write_text
 from lrm_llava.languages import ENGLISH, get
 
 PERCEPTION: tuple[str, ...] = (
@@ -163,7 +164,7 @@ def write(doc: list[MMEFile], folder: Path) -> None:
     folder = Path(folder)
     for f in doc:
         qa_dir = folder / f.folder / QA_DIR if f.layout == "A" else folder / f.folder
-        atomic_write_text(qa_dir / f"{f.name}.txt", "".join(f"{q}\t{a}\n" for q, a in f.lines))
+        write_text(qa_dir / f"{f.name}.txt", "".join(f"{q}\t{a}\n" for q, a in f.lines))
 
 
 def segments(doc: list[MMEFile], language: str) -> dict[tuple, str]:

@@ -15,8 +15,9 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from lrm_llava.bench.common import Item, atomic_write_text, read_jsonl, resolve_image, strip_suffix
+from lrm_llava.bench.common import Item, resolve_image, strip_suffix
 from lrm_llava.errors import DataError
+from lrm_llava.jsonio import iter_jsonl, write_text
 from lrm_llava.languages import ENGLISH, LANGUAGES, get
 
 SPLITS: tuple[str, ...] = ("random", "popular", "adversarial")
@@ -43,7 +44,7 @@ def load(folder: Path) -> dict[str, list[dict]]:
             continue
         rows = []
         seen: set[str] = set()
-        for lineno, row in read_jsonl(path):
+        for lineno, row in iter_jsonl(path):
             for key in ("question_id", "image", "text", "label"):
                 if key not in row:
                     raise DataError(f"{path}:{lineno}: missing field {key!r} (POPE rows need question_id, "
@@ -118,7 +119,7 @@ def write(doc: dict[str, list[dict]], folder: Path) -> None:
     for split, rows in doc.items():
         lines = [json.dumps({k: v for k, v in row.items() if not k.startswith("_")}, ensure_ascii=False)
                  for row in rows]
-        atomic_write_text(Path(folder) / split_file(split), "\n".join(lines) + "\n")
+        write_text(Path(folder) / split_file(split), "\n".join(lines) + "\n")
 
 
 def segments(doc: dict[str, list[dict]], language: str) -> dict[tuple, str]:

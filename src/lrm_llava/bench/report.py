@@ -20,9 +20,10 @@ import json
 import math
 from pathlib import Path
 
-from lrm_llava.bench.common import BENCHMARKS, atomic_write_text
+from lrm_llava.bench.common import BENCHMARKS
 from lrm_llava.bench.prompts import TEMPLATES
 from lrm_llava.bench.scoring import HEADLINE, chance_metric, headline
+from lrm_llava.jsonio import write_text
 from lrm_llava.languages import ALL_CODES, ENGLISH, NON_ENGLISH, get
 
 COLUMNS = ("model", "benchmark", "split", "language", "metric", "value")
@@ -37,12 +38,12 @@ def write_results(results: list[dict], out_dir: str | Path) -> tuple[Path, Path]
     out = Path(out_dir)
     rows = [{c: r.get(c) for c in COLUMNS} for r in results]
     json_path, csv_path = out / "results.json", out / "results.csv"
-    atomic_write_text(json_path, json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
+    write_text(json_path, json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows({**r, "split": r["split"] or ""} for r in rows)
-    atomic_write_text(csv_path, buf.getvalue())
+    write_text(csv_path, buf.getvalue())
     return json_path, csv_path
 
 
@@ -183,7 +184,7 @@ def write_report(results: list[dict], out_dir: str | Path, charts: bool = True) 
            "Non-English replies that use English yes/no are accepted (language fidelity is reported "
            "separately).", ""]
     path = out / "report.md"
-    atomic_write_text(path, "\n".join(md))
+    write_text(path, "\n".join(md))
     return path
 
 

@@ -34,8 +34,12 @@ from lrm_llava.bench.parse import parse_output
 from lrm_llava.bench.prompts import build_prompt
 from lrm_llava.bench.report import write_report
 from lrm_llava.bench.scoring import score_predictions
-from lrm_llava.errors import DataError, UserError
+from lrm_llava.errors import DataError, UserError, describe_changes
+from lrm_llava.jsonio import iter_jsonl, read_json, write_json
 from lrm_llava.languages import parse_languages
+
+SETTINGS_FILE = "settings.json"
+"""Beside the predictions: the generation settings they were made with (`generation_settings`)."""
 
 PREDICTION_FIELDS = ("model", "question_id", "benchmark", "split", "language", "prompt", "output", "parsed",
                      "answer", "category", "group", "options")
@@ -79,6 +83,18 @@ class EvalConfig:
     dtype: str | None = None
     """"float32", "bfloat16" or "float16"; None or "auto": bfloat16 on a GPU that supports it, else float32.
     float32 on a GPU reproduces CPU answers of a model trained in float32."""
+
+
+def check_eval_config(config: EvalConfig) -> None:
+    """Refuse numbers that would silently do something else than asked."""
+    if config.limit is not None and config.limit < 1:
+        raise UserError(f"--limit {config.limit}: give at least 1 (questions per benchmark, language and "
+                        "split), or leave it out to evaluate everything")
+    if config.batch_size < 1:
+        raise UserError(f"--batch-size {config.batch_size}: must be at least 1")
+    if config.max_new_tokens < 1:
+        raise UserError(f"--max-new-tokens {config.max_new_tokens}: must be at least 1 (answers are a word or "
+                        "a letter; 16 is plenty)")
 
 
 def parse_benchmarks(spec: str | list[str] | tuple[str, ...]) -> list[str]:
@@ -150,34 +166,79 @@ def _repair_tail(path: Path) -> None:
             fh.truncate(cut)
 
 
-def read_predictions(paths: list[str | Path]) -> list[dict]:
-    """Prediction rows from JSONL files (a truncated last line from a killed run is ignored)."""
-    rows = []
+_REQUIRED_FIELDS = {"question_id": (str, int), "benchmark": (str,), "language": (str,), "output": (str,),
+                   "answer": (str,)}
+"""Fields every prediction row must have, with the JSON types they may take."""
+
+
+def _check_row(row: dict, where: str) -> None:
+    missing = [k for k in _REQUIRED_FIELDS if k not in row]
+    if missing:
+        raise DataError(f"{where}: prediction row lacks {', '.join(missing)}. Fix: rows are written by "
+                        "`lrm-llava eval`; repair or remove the line.")
+    for key, types in _REQUIRED_FIELDS.items():
+        if not isinstance(row[key], types) or isinstance(row[key], bool):
+            raise DataError(f"{where}: {key} is {type(row[key]).__name__} {row[key]!r}, expected "
+                            f"{' or '.join(t.__name__ for t in types)}. Fix: repair or remove the line.")
+    if row["benchmark"] not in BENCHMARKS:
+        raise DataError(f"{where}: unknown benchmark {row['benchmark']!r}; expected one of {', '.join(BENCHMARKS)}")
+
+
+def read_predictions(paths: list[str | Path], benchmark: str | None = None) -> list[dict]:
+    """Prediction rows from JSONL files (a truncated last line from a killed run is ignored).
+
+    Each question counts once: the same file given twice is refused, a row repeated with the same
+    output is read once, and two rows for one question (ids compared as text, so 1 and "1" are one
+    question) with different outputs are an error naming both lines. With `benchmark`, every row
+    must belong to it (a predictions file of another benchmark is never appended to)."""
+    rows: dict[tuple, dict] = {}
+    where_of: dict[tuple, str] = {}
+    seen_files: dict[Path, str] = {}
     for path in paths:
         path = Path(path)
         if not path.is_file():
             raise UserError(f"{path}: predictions file not found")
-        lines = path.read_text(encoding="utf-8").split("\n")
-        for lineno, line in enumerate(lines, 1):
-            if not line.strip():
+        real = path.resolve()
+        if real in seen_files:
+            raise UserError(f"{path}: given twice (also as {seen_files[real]}); each predictions file counts once")
+        seen_files[real] = str(path)
+        for lineno, row in iter_jsonl(path, allow_torn_tail=True, what="predictions file"):
+            where = f"{path}:{lineno}"
+            _check_row(row, where)
+            if benchmark is not None and row["benchmark"] != benchmark:
+                raise UserError(f"{where}: a {row['benchmark']} prediction in the {benchmark} predictions file. "
+                                "Fix: use another --out folder, or remove the file.")
+            key = (row.get("model"), *_key(row))
+            if key in rows:
+                if rows[key].get("output") != row["output"]:
+                    raise DataError(f"{where}: question {row['question_id']!r} ({row['benchmark']}, "
+                                    f"{row['language']}) was already answered differently at {where_of[key]}. "
+                                    "Fix: keep one prediction per question (remove one of the lines or files).")
                 continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                if lineno == len(lines):  # no newline after it: cut short by a killed run
-                    break
-                raise DataError(f"{path}:{lineno}: not valid JSON ({err.msg})") from None
-            missing = [k for k in ("question_id", "benchmark", "language", "output", "answer") if k not in row]
-            if missing:
-                raise DataError(f"{path}:{lineno}: prediction row lacks {', '.join(missing)}")
-            if row["benchmark"] not in BENCHMARKS:
-                raise DataError(f"{path}:{lineno}: unknown benchmark {row['benchmark']!r}")
-            rows.append(row)
-    return rows
+            rows[key], where_of[key] = row, where
+    return list(rows.values())
 
 
 def _key(row: dict) -> tuple:
     return (row["benchmark"], row["language"], row.get("split"), str(row["question_id"]))
+
+
+def generation_settings(config: EvalConfig, name: str, template: str) -> dict:
+    """What makes a prediction: a resumed run only reuses rows made with equal settings."""
+    return {"model_name": name, "template": template, "max_new_tokens": config.max_new_tokens,
+            "dtype": config.dtype or "auto"}
+
+
+def check_settings(path: Path, settings: dict) -> None:
+    """Record `settings` in `path` (a run's settings file), or refuse when it records others."""
+    if path.is_file():
+        made = read_json(path, "settings file")
+        changed = describe_changes(made, settings) if isinstance(made, dict) else "unreadable"
+        if changed:
+            raise UserError(f"{path.parent} holds predictions made with other settings ({changed}); a resumed "
+                            "run would mix them. Fix: use another --out folder, or remove it to start over.")
+        return
+    write_json(path, settings)
 
 
 def prediction_row(item: Item, model_name: str, prompt: str, output: str) -> dict:
@@ -219,6 +280,7 @@ def run_eval(
     is called after each batch is flushed with (batches done so far, its rows); raising from it
     stops the run the way a kill would (finished batches stay on disk). Returns the result rows.
     """
+    check_eval_config(config)
     if config.predictions:
         return rescore(config)
     if config.bench_root is None or (config.model is None and model is None):
@@ -232,11 +294,15 @@ def run_eval(
     for bench, lang in _selection(config):
         work.append((bench, lang, apply_limit(load_items(config.bench_root, bench, lang), config.limit)))
 
+    from lrm_llava.infer.generate import DEFAULT_TEMPLATE, trained_template
+
+    template = config.template or (trained_template(config.model) if config.model else DEFAULT_TEMPLATE)
+    check_settings(pred_dir / SETTINGS_FILE, generation_settings(config, name, template))
     done: dict[str, dict[tuple, dict]] = {}
     for bench in dict.fromkeys(b for b, _, _ in work):
         path = pred_dir / f"{bench}.jsonl"
         _repair_tail(path)
-        rows = read_predictions([path]) if path.is_file() else []
+        rows = read_predictions([path], benchmark=bench) if path.is_file() else []
         others = {r.get("model") for r in rows} - {name}
         if others:
             raise UserError(f"{path} holds predictions of model {sorted(map(str, others))[0]!r}, not {name!r}; "
@@ -251,9 +317,7 @@ def run_eval(
 
             model, processor = load_model(config.model, device=config.device, dtype=config.dtype)
         from lrm_llava.infer import generate_batch
-        from lrm_llava.infer.generate import DEFAULT_TEMPLATE, trained_template
 
-        template = config.template or (trained_template(config.model) if config.model else DEFAULT_TEMPLATE)
         bar = tqdm(total=total, desc=f"eval {name}", unit="q", disable=not config.progress, file=sys.stderr)
         batches = 0
         try:

@@ -17,8 +17,9 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-from lrm_llava.bench.common import IMAGE_EXTENSIONS, Item, atomic_write_text, is_missing, resolve_image
+from lrm_llava.bench.common import IMAGE_EXTENSIONS, Item, is_missing, resolve_image
 from lrm_llava.errors import DataError
+from lrm_llava.jsonio import read_json, write_text
 
 FILE = "SEED-Bench.json"
 IMAGES_DIR = "images"
@@ -31,10 +32,7 @@ def load(folder: Path) -> dict:
     path = Path(folder) / FILE
     if not path.is_file():
         raise DataError(f"{path}: SEED-Bench file not found")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise DataError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from None
+    doc = read_json(path, "SEED-Bench file")
     if not isinstance(doc, dict) or not isinstance(doc.get("questions"), list):
         raise DataError(f"{path}: expected an object with a 'questions' list")
     for i, q in enumerate(doc["questions"]):
@@ -105,7 +103,7 @@ def translate_doc(doc: dict, table: dict[str, str], src: str, tgt: str) -> dict:
 def write(doc: dict, folder: Path) -> None:
     """Write `SEED-Bench.json` (text only: images stay in `en`)."""
     clean = {k: v for k, v in doc.items() if not k.startswith("_")}
-    atomic_write_text(Path(folder) / FILE, json.dumps(clean, ensure_ascii=False, indent=1) + "\n")
+    write_text(Path(folder) / FILE, json.dumps(clean, ensure_ascii=False, indent=1) + "\n")
 
 
 def segments(doc: dict, language: str) -> dict[tuple, str]:

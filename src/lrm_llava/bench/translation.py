@@ -30,6 +30,7 @@ from pathlib import Path
 from lrm_llava.bench.common import benchmark_dir
 from lrm_llava.bench.formats import MODULES
 from lrm_llava.errors import UserError
+from lrm_llava.jsonio import write_json
 from lrm_llava.languages import get, parse_languages
 
 
@@ -68,6 +69,32 @@ def source_dir(src: str | Path, benchmark: str, language: str) -> Path:
     raise UserError(f"{src}: not found; pass a benchmark root holding {benchmark}/{language}/ or that folder")
 
 
+MANIFEST = "manifest.json"
+"""Written into every translated language folder: where it came from and how it was made. A
+folder without it is an original, which `bench translate` never writes over."""
+
+
+def check_target(folder: Path, src_dir: Path) -> None:
+    """Refuse to write a translation into the source folder or over a folder it did not write."""
+    if folder.resolve() == src_dir.resolve():
+        raise UserError(f"{folder} is the source of this translation; writing into it would replace the "
+                        "original. Fix: leave the source language out of --languages, or pass another --out.")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / MANIFEST).is_file():
+        raise UserError(f"{folder} holds a benchmark that `bench translate` did not write (no {MANIFEST}); "
+                        "it is never overwritten. Fix: pass another --out, leave that language out of "
+                        "--languages, or remove the folder if it is a translation of your own.")
+
+
+def translation_manifest(config: TranslateConfig, bench: str, src_dir: Path, src_lang: str, tgt: str,
+                         translator, n_texts: int) -> dict:
+    """What a translated folder records about itself (MANIFEST)."""
+    import datetime
+
+    return {"benchmark": bench, "language": tgt, "source": str(src_dir), "source_language": src_lang,
+            "backend": config.backend, "model": getattr(translator, "model", "") or "",
+            "texts": n_texts, "made": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+
 def translate_benchmark(config: TranslateConfig, translator=None) -> dict[str, Path]:
     """Translate one benchmark into every target language; returns language -> folder written.
 
@@ -86,9 +113,11 @@ def translate_benchmark(config: TranslateConfig, translator=None) -> dict[str, P
     targets = [c for c in parse_languages(config.languages) if c != src_lang]
     if not targets:
         raise UserError(f"no target language other than the source ({src_lang}) in {config.languages!r}")
+    out_root = Path(config.out)
+    for tgt in targets:
+        check_target(benchmark_dir(out_root, bench, tgt), src_dir)
     if translator is None:
         translator = make_translator(config.backend, **config.backend_options)
-    out_root = Path(config.out)
     cache_path = Path(config.cache) if config.cache else out_root / "translation-cache.sqlite"
     cache_path.parent.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
@@ -100,6 +129,9 @@ def translate_benchmark(config: TranslateConfig, translator=None) -> dict[str, P
             table = dict(zip(texts, result))
             table[""] = ""
             folder = benchmark_dir(out_root, bench, tgt)
+            # the manifest first: a folder killed halfway through its files is still ours to redo
+            write_json(folder / MANIFEST, translation_manifest(config, bench, src_dir, src_lang, tgt, translator,
+                                                               len(texts)))
             module.write(module.translate_doc(doc, table, src_lang, tgt), folder)
             written[tgt] = folder
             kept = getattr(result, "kept_english", [])
