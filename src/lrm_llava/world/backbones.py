@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 from lrm_llava import languages
 from lrm_llava.errors import UserError, describe_changes
+from lrm_llava.jsonio import iter_jsonl, read_json, write_json, write_text
 from lrm_llava.world import frames as F
 from lrm_llava.world.realize import realize
 from lrm_llava.world.scene import render, sample_scene
@@ -105,14 +106,13 @@ def _read_world(world_dir: Path) -> dict:
     meta = world_dir / "world.json"
     if not meta.exists():
         raise UserError(f"{meta} not found: build the world first with `lrm-llava world build --out {world_dir}`")
-    return json.loads(meta.read_text(encoding="utf-8"))
+    return read_json(meta, "world description")
 
 
 def _load_json(path: Path) -> list:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path} not found: rebuild the world with `lrm-llava world build`") from None
+    if not path.is_file():
+        raise UserError(f"{path} not found: rebuild the world with `lrm-llava world build`")
+    return read_json(path)
 
 
 def _complete(folder: Path) -> bool:
@@ -232,17 +232,15 @@ def train_vision(world_dir: Path, out: Path, cfg: BackboneConfig, world: dict) -
     model.save_pretrained(out)
     processor.save_pretrained(out)
     tok.save_pretrained(out)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
+    write_text(out / "metrics.json", json.dumps(metrics, indent=1) + "\n")
     return metrics
 
 
 # -------------------------------------------------------------------------------------------- LLM
 def _table(world_dir: Path) -> dict[str, dict[str, str]]:
     table: dict[str, dict[str, str]] = {c: {} for c in languages.NON_ENGLISH}
-    with (world_dir / "translations.jsonl").open(encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            table.setdefault(row["tgt"], {}).setdefault(row["text"], row["translation"])
+    for _, row in iter_jsonl(world_dir / "translations.jsonl", what="translation table"):
+        table.setdefault(row["tgt"], {}).setdefault(row["text"], row["translation"])
     return table
 
 
@@ -380,7 +378,7 @@ def train_llm(world_dir: Path, out: Path, cfg: BackboneConfig) -> dict:
                                                pad_token_id=tok.pad_token_id)
     model.save_pretrained(out)
     tok.save_pretrained(out)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json(out / "metrics.json", metrics)
     return metrics
 
 
@@ -404,7 +402,7 @@ def _refuse_other_config(out: Path, wanted: dict) -> None:
     meta = out / "metrics.json"
     if not meta.exists():
         return
-    built = json.loads(meta.read_text(encoding="utf-8")).get("config", {})
+    built = read_json(meta).get("config", {})
     changed = describe_changes(built, wanted, ignore=IGNORED_KEYS)
     if changed:
         raise UserError(f"{out} holds backbones trained with other settings ({changed}); "
@@ -429,7 +427,7 @@ def train_backbones(world_dir: str | Path, out_dir: str | Path, *, quick: bool =
     reused = {}
     for name in BACKBONES:
         if _complete(out / name) and (out / name / "metrics.json").exists():
-            reused[name] = {**json.loads((out / name / "metrics.json").read_text(encoding="utf-8")), "reused": True}
+            reused[name] = {**read_json(out / name / "metrics.json"), "reused": True}
     todo = [name for name in BACKBONES if name not in reused]
     if workers > 1 and len(todo) > 1:
         from lrm_llava.parallel import Job, format_progress, run_jobs
@@ -441,8 +439,7 @@ def train_backbones(world_dir: str | Path, out_dir: str | Path, *, quick: bool =
     else:
         trained = {name: train_one_backbone(name, world_path, out, cfg) for name in todo}
     metrics = {"config": asdict(cfg), **{name: reused.get(name) or trained[name] for name in BACKBONES}}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json(out / "metrics.json", metrics)
     return metrics
 
 

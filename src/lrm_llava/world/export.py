@@ -34,6 +34,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from lrm_llava import languages
+from lrm_llava.errors import DataError
+from lrm_llava.jsonio import atomic_open, read_json, write_json, write_text
 from lrm_llava.world import frames as F
 from lrm_llava.world.realize import realize
 from lrm_llava.world.scene import COLORS, KINDS, POSITIONS, Scene, render, sample_scene
@@ -276,7 +278,7 @@ class _Table:
 
     def write(self, path: Path) -> int:
         n = 0
-        with path.open("w", encoding="utf-8") as fh:
+        with atomic_open(path) as fh:
             for code, rows in self.rows.items():
                 for en, tr in rows.items():
                     fh.write(json.dumps({"src": "en", "tgt": code, "text": en, "translation": tr},
@@ -303,11 +305,6 @@ def _png_b64(scene: Scene, size: int) -> str:
     buf = io.BytesIO()
     render(scene, size).save(buf, format="PNG")
     return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _write_json(path: Path, obj: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
 # ------------------------------------------------------------------------------------ benchmarks
@@ -408,7 +405,7 @@ def _build_pope(root: Path, scenes: list[Scene], cfg: WorldConfig, table: _Table
                 lines.append({"question_id": qid, "image": f"{scene.scene_id}.png", "text": realize(q, "en"),
                               "label": label})
         path = root / "pope" / "en" / f"coco_pope_{split}.json"
-        path.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+        write_text(path, "".join(json.dumps(x) + "\n" for x in lines))
         counts[split] = len(lines)
     return counts
 
@@ -474,7 +471,7 @@ def _build_seed(root: Path, scenes: list[Scene], cfg: WorldConfig, table: _Table
         if scene.scene_id not in used:
             used.add(scene.scene_id)
             _save_png(scene, root / "seed" / "en" / "images" / f"{scene.scene_id}.png", cfg.image_size)
-    _write_json(root / "seed" / "en" / "SEED-Bench.json",
+    write_json(root / "seed" / "en" / "SEED-Bench.json",
                 {"questions": questions, "question_type": SEED_QUESTION_TYPES})
     return {"questions": len(questions), "images": len(used)}
 
@@ -498,8 +495,8 @@ def build_world(out_dir: str | Path, *, n_train_scenes: int | None = None, n_ben
     meta_path = out / "world.json"
     if meta_path.exists():
         try:
-            old = json.loads(meta_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
+            old = read_json(meta_path)
+        except DataError:  # a damaged description is rebuilt
             old = {}
         if old.get("config") == asdict(cfg):
             return old
@@ -534,8 +531,8 @@ def build_world(out_dir: str | Path, *, n_train_scenes: int | None = None, n_ben
                 conv.append({"from": "gpt", "value": answer_text(t, "en")})
             n_turns[len(turns)] += 1
             vqa.append({"id": f"{scene.scene_id}_vqa{j}", "image": image, "conversations": conv})
-    _write_json(out / "captions_en.json", captions)
-    _write_json(out / "vqa_en.json", vqa)
+    write_json(out / "captions_en.json", captions)
+    write_json(out / "vqa_en.json", vqa)
 
     bench_scenes = _scenes(cfg.seed, "bench", cfg.n_bench_scenes, cfg, "sw_bench")
     bench = out / "bench"
@@ -559,6 +556,6 @@ def build_world(out_dir: str | Path, *, n_train_scenes: int | None = None, n_ben
         "files": {"captions": "captions_en.json", "vqa": "vqa_en.json", "translations": "translations.jsonl",
                   "images": "images", "bench": "bench"},
     }
-    _write_json(meta_path, meta)
+    write_json(meta_path, meta)
     return meta
 
