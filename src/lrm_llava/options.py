@@ -10,6 +10,7 @@ import ast
 import dataclasses
 import functools
 import inspect
+import math
 import re
 import textwrap
 from collections.abc import Callable
@@ -123,7 +124,7 @@ def add_field(parser: argparse.ArgumentParser | argparse._ArgumentGroup, cls: ty
     `kwargs` go to `add_argument` (type, choices, action, metavar; `help` is appended to the doc)."""
     if name not in cls.__dataclass_fields__:
         raise KeyError(f"{cls.__name__} has no field {name!r}")
-    default = kwargs.pop("default", field_default(cls, name))
+    default = kwargs.pop("default", None if kwargs.get("required") else field_default(cls, name))
     extra = kwargs.pop("help", "")
     doc = field_docs(cls).get(name, "")
     shown = "" if default in (None, "", [], (), False) or kwargs.get("action") == "store_true" else \
@@ -155,3 +156,52 @@ def add_model_flags(parser: argparse.ArgumentParser, *, batch_size: int | None =
     if max_new_tokens is not None:
         parser.add_argument("--max-new-tokens", type=int, default=max_new_tokens,
                             help=f"most tokens generated per answer (default: {max_new_tokens})")
+
+
+# ------------------------------------------------------------------------ typed backend options
+_KIND_NAMES = {int: "a whole number", float: "a number", str: "a text", bool: "true or false"}
+
+
+def typed_option(options: dict, key: str, kind: type, default, backend: str, *, minimum: float | None = None):
+    """`options[key]` as `kind` (int, float, str or bool), or `default` when absent.
+
+    `--option KEY=VALUE` values arrive as numbers or text (`number_or_text`); a value of the wrong
+    type is a `UserError` naming the backend, the option and the expected type, never a traceback."""
+    if key not in options or options[key] is None:
+        return default
+    raw = options[key]
+    expected = _KIND_NAMES.get(kind, kind.__name__)
+    value = _convert(raw, kind)
+    if value is None or (minimum is not None and value < minimum):
+        bound = f" of at least {minimum:g}" if minimum is not None else ""
+        raise UserError(
+            f"the {backend} backend's option {key}={raw!r} is not valid: expected {expected}{bound} "
+            f"(e.g. --option {key}={default if default not in (None, '') else 'VALUE'})"
+        )
+    return value
+
+
+def _convert(raw, kind: type):
+    """`raw` as `kind`, or None when it is not one."""
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        return {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(text)
+    if kind is str:
+        return raw if isinstance(raw, str) else str(raw)
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, str):
+        try:
+            raw = float(raw.strip()) if kind is float else int(raw.strip())
+        except ValueError:
+            try:
+                raw = float(raw.strip())
+            except ValueError:
+                return None
+    if not isinstance(raw, (int, float)) or not math.isfinite(raw):
+        return None
+    if kind is int:
+        return int(raw) if float(raw).is_integer() else None
+    return kind(raw)

@@ -86,7 +86,7 @@ FAST = {"retries": 2, "backoff": 0.01, "timeout": 0.3}
 
 
 def test_google_request_format_and_128_limit(api):
-    tr = make_translator("google", base_url=api.url, **FAST)
+    tr = make_translator("google", base_url=api.url, api_key_env="GOOGLE_API_KEY", **FAST)
     texts = [f"Word {chr(65 + i // 26)}{chr(97 + i % 26)} here." for i in range(130)]
     out = translate_texts(texts, "en", "zh", tr)
     assert out[0] == "zh-CN:" + texts[0]
@@ -98,7 +98,7 @@ def test_google_request_format_and_128_limit(api):
 
 
 def test_deepl_format_auth_header_and_unsupported_language(api):
-    tr = make_translator("deepl", base_url=api.url, **FAST)
+    tr = make_translator("deepl", base_url=api.url, api_key_env="DEEPL_AUTH_KEY", **FAST)
     assert translate_texts(["Good morning."], "en", "de", tr) == ["DE:Good morning."]
     req = api.requests[0]
     assert req["path"] == "/v2/translate"
@@ -109,7 +109,7 @@ def test_deepl_format_auth_header_and_unsupported_language(api):
 
 
 def test_openai_array_protocol_fenced_reply_and_fallback(api):
-    tr = make_translator("openai", base_url=api.url + "/v1", model="local-llm", **FAST)
+    tr = make_translator("openai", base_url=api.url + "/v1", model="local-llm", api_key_env="OPENAI_API_KEY", **FAST)
     out = translate_texts(["One cat.", "Two dogs run."], "en", "fr", tr)
     assert out == ["llm:One cat.", "llm:Two dogs run."]
     body = api.requests[0]["body"]
@@ -135,7 +135,7 @@ def test_429_then_success_and_timeout_then_success(api):
 
 
 def test_persistent_failure_is_reported_without_key_and_finished_work_kept(api, tmp_path):
-    tr = make_translator("google", base_url=api.url, **FAST, batch_size=1)
+    tr = make_translator("google", base_url=api.url, api_key_env="GOOGLE_API_KEY", **FAST, batch_size=1)
     cache = TranslationCache(tmp_path / "c.sqlite")
     api.script = ["ok", 500, 500, 500]
     with pytest.raises(TranslationError) as err:
@@ -153,7 +153,7 @@ def test_persistent_failure_is_reported_without_key_and_finished_work_kept(api, 
 
 def test_missing_key_is_a_clear_error(monkeypatch, api):
     monkeypatch.delenv("DEEPL_AUTH_KEY")
-    tr = make_translator("deepl", base_url=api.url, **FAST)
+    tr = make_translator("deepl", base_url=api.url, api_key_env="DEEPL_AUTH_KEY", **FAST)
     with pytest.raises(UserError, match="DEEPL_AUTH_KEY"):
         translate_texts(["Hi there."], "en", "de", tr)
     assert api.requests == []

@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 
 from lrm_llava.bench.common import BENCHMARKS
+from lrm_llava.bench.run import EvalConfig
 from lrm_llava.errors import UserError
-from lrm_llava.options import DTYPE_NAMES, number_or_text, parse_key_values
+from lrm_llava.options import add_field, add_model_flags, field_default
+from lrm_llava.translate.flags import add_backend_flags, backend_options
 
 
 def register(subparsers) -> None:
@@ -33,14 +35,7 @@ def register(subparsers) -> None:
     t.add_argument("--out", required=True, help="benchmark root to write <benchmark>/<language>/ into")
     t.add_argument("--languages", default="non-english", help="target languages: all, non-english or zh,it,...")
     t.add_argument("--src-language", default="en", help="language of the source benchmark (default en)")
-    t.add_argument("--backend", default="pseudo",
-                   help="table, pseudo, nllb, m2m100, marian, ct2, google, deepl or openai")
-    t.add_argument("--table", help="translation table (JSONL/TSV) for --backend table")
-    t.add_argument("--model", help="local MT model folder (nllb, m2m100, marian, ct2) or model name (openai)")
-    t.add_argument("--base-url", help="API root for google/deepl/openai")
-    t.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                   help="further backend options (timeout, retries, batch_size, device, ...)")
-    t.add_argument("--cache", help="SQLite translation cache (default <out>/translation-cache.sqlite)")
+    add_backend_flags(t, cache_help="default <out>/translation-cache.sqlite")
     t.add_argument("--no-progress", action="store_true")
     t.set_defaults(func=_translate)
     bench.set_defaults(func=lambda args: bench.print_help() or 2)
@@ -52,36 +47,26 @@ def register(subparsers) -> None:
         "rules with per-language parsing, and write predictions/*.jsonl, results.json/.csv, report.md and "
         "charts. Killed runs resume: rerun the same command. With --predictions, rescore existing "
         "prediction files without a model.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    e.add_argument("--model", help="Hugging Face Llava model folder")
-    e.add_argument("--bench-root", help="folder holding <benchmark>/<language>/")
-    e.add_argument("--benchmarks", default="mme,pope,mmbench,seed", help="comma-separated benchmarks")
-    e.add_argument("--languages", default="all", help="all, non-english or a list like en,zh,cs")
-    e.add_argument("--out", required=True, help="output folder")
-    e.add_argument("--batch-size", type=int, default=16)
-    e.add_argument("--limit", type=int, help="first N questions per benchmark x language x split (smoke test)")
-    e.add_argument("--model-name", help="name in predictions and reports (default: the model folder's name)")
-    e.add_argument("--template", default=None,
-                   help="conversation template (default: the one the model was trained with, from its "
-                   "recipe.yaml; else vicuna_v1)")
-    e.add_argument("--max-new-tokens", type=int, default=16)
-    e.add_argument("--predictions", nargs="+", metavar="FILE", help="rescore these prediction JSONL files")
+    add_field(e, EvalConfig, "model")
+    add_field(e, EvalConfig, "bench_root")
+    add_field(e, EvalConfig, "benchmarks", default=",".join(BENCHMARKS))
+    add_field(e, EvalConfig, "languages")
+    add_field(e, EvalConfig, "out", required=True)
+    add_field(e, EvalConfig, "limit", type=int)
+    add_field(e, EvalConfig, "model_name")
+    add_field(e, EvalConfig, "predictions", nargs="+", metavar="FILE")
     e.add_argument("--no-fidelity", action="store_true", help="skip the language-fidelity measurement")
-    e.add_argument("--no-progress", action="store_true")
-    e.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: a GPU when there is one)")
-    e.add_argument("--dtype", choices=["auto", *DTYPE_NAMES], default="auto",
-                   help="weights' dtype (auto: bfloat16 on a GPU that supports it, else float32)")
+    e.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_model_flags(e, batch_size=field_default(EvalConfig, "batch_size"),
+                    max_new_tokens=field_default(EvalConfig, "max_new_tokens"))
     e.set_defaults(func=_eval)
 
 
 def _translate(args: argparse.Namespace) -> int:
     from lrm_llava.bench.translation import TranslateConfig, translate_benchmark
 
-    options = parse_key_values(args.option, "--option", number_or_text)
-    for key, value in (("path", args.table or None), ("model", args.model), ("base_url", args.base_url)):
-        if value:
-            options[key] = value
+    options = backend_options(args.backend, args.option, args.table, args.model, args.base_url)
     written = translate_benchmark(TranslateConfig(
         benchmark=args.benchmark, src=args.src, out=args.out, languages=args.languages, backend=args.backend,
         backend_options=options, src_language=args.src_language, cache=args.cache,

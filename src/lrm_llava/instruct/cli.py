@@ -10,10 +10,13 @@ import argparse
 import json
 
 from lrm_llava.chat.templates import STAGE_NAMES
-from lrm_llava.options import number_or_text, parse_key_values
+from lrm_llava.options import add_field, number_or_text, parse_key_values
+from lrm_llava.translate.flags import add_backend_flags
 
 
 def register(subparsers) -> None:
+    from lrm_llava.instruct.build import BuildConfig
+
     data = subparsers.add_parser("data", help="translate English LLaVA data and build MVQA / EP-VQA / BVQA samples")
     sub = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
     p = sub.add_parser(
@@ -22,35 +25,29 @@ def register(subparsers) -> None:
         description="Translate English LLaVA-format data and build the MVQA / EP-VQA / BVQA mix. "
         "Resumable: translations are cached in SQLite; rerun the same command after an interruption.",
     )
-    p.add_argument("--source", action="append", required=True, help="English LLaVA JSON/JSONL (repeatable)")
-    p.add_argument("--stage", choices=STAGE_NAMES, default="finetune")
-    p.add_argument("--languages", default="non-english", help="target languages, e.g. zh,it,fr (default: all nine)")
-    p.add_argument("--backend", default="pseudo",
-                   help="table, pseudo, nllb, m2m100, marian, ct2, google, deepl or openai")
-    p.add_argument("--table", help="translation table (JSONL/TSV) for --backend table")
-    p.add_argument("--model", help="local model folder (nllb, m2m100, marian, ct2) or model name (openai)")
-    p.add_argument("--base-url", help="API root for google/deepl/openai (e.g. a local vLLM server)")
-    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                   help="further backend options: timeout, retries, backoff, batch_size, device, tokenizer, family")
-    p.add_argument("--mix", type=float, default=1.0, help="non-English samples = MIX x English samples (default 1.0)")
-    p.add_argument("--english-share", type=float, default=1.0, help="share of English samples kept (default 1.0)")
+    add_field(p, BuildConfig, "sources", "--source", action="append", required=True, metavar="FILE",
+              help="Repeat the flag for several files.")
+    add_field(p, BuildConfig, "stage", choices=STAGE_NAMES)
+    add_field(p, BuildConfig, "languages")
+    add_backend_flags(p, cache_help="default <stem>.translations.sqlite beside --out")
+    add_field(p, BuildConfig, "ratio", "--mix", type=float)
+    add_field(p, BuildConfig, "english_share", type=float)
     p.add_argument("--tasks", help="tasks for non-English samples, e.g. mvqa,epvqa,bvqa or none "
                    "(default: mvqa in pretrain, all three in finetune)")
     p.add_argument("--task-weights", action="append", default=[], metavar="TASK=W",
                    help="task proportions, e.g. mvqa=2,epvqa=1,bvqa=1 (default equal)")
-    p.add_argument("--out", required=True, help="output JSON (stats go to <stem>.stats.json beside it)")
-    p.add_argument("--cache", help="SQLite translation cache (default <stem>.translations.sqlite beside --out)")
-    p.add_argument("--dry-run", action="store_true", help="count strings/characters to translate and the cost; write nothing")
+    add_field(p, BuildConfig, "out", required=True)
+    add_field(p, BuildConfig, "dry_run", action="store_true")
     p.add_argument("--price", action="append", default=[], metavar="BACKEND=USD",
                    help="dry-run price per million characters, e.g. google=20")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--image-root", help="drop samples whose image is missing under this folder")
+    add_field(p, BuildConfig, "seed", type=int)
+    add_field(p, BuildConfig, "image_root")
     p.add_argument("--source-mode", action="append", default=[], metavar="FILE=MODE",
                    help="per-source keep-English override: english, translate or auto")
     p.add_argument("--no-keep-english", action="store_true", help="switch the keep-English rules off")
-    p.add_argument("--check-language", action="store_true", help="report the off-language rate (lingua)")
-    p.add_argument("--max-segment-chars", type=int, default=400, help="split longer lines into sentences for MT")
-    p.add_argument("--no-progress", action="store_true")
+    add_field(p, BuildConfig, "check_language", action="store_true")
+    add_field(p, BuildConfig, "max_segment_chars", type=int)
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run_build)
     data.set_defaults(func=lambda args: data.print_help() or 2)
 
@@ -65,7 +62,7 @@ def config_from_args(args: argparse.Namespace):
     rules = KeepEnglishRules(enabled=not args.no_keep_english,
                              source_modes=parse_key_values(args.source_mode, "--source-mode"))
     return BuildConfig(
-        sources=args.source,
+        sources=args.sources,
         out=args.out,
         stage=args.stage,
         languages=args.languages,
@@ -73,8 +70,8 @@ def config_from_args(args: argparse.Namespace):
         table=args.table,
         model=args.model,
         base_url=args.base_url,
-        backend_options=parse_key_values(args.option, "--option", number_or_text),
-        ratio=args.mix,
+        backend_options=parse_key_values(args.option, "--option", number_or_text),  # table/model/base_url: fields
+        ratio=args.ratio,
         english_share=args.english_share,
         tasks=tasks,
         task_weights=parse_key_values(args.task_weights, "--task-weights", float),

@@ -5,6 +5,7 @@
     make_translator("nllb", path="models/nllb-600M")      # transformers, local folder (also m2m100, marian)
     make_translator("ct2", path="ct2-nllb", tokenizer="models/nllb-600M", family="nllb")
     make_translator("google") / ("deepl") / ("openai", model="gpt-4o", base_url=...)  # keys from env
+    make_translator("openai", base_url="https://llm.example.org/v1", api_key_env="MY_KEY")  # opt-in
 
 The table file is JSONL, one pair per line:
 `{"src": "en", "tgt": "de", "text": "...", "translation": "..."}`, or a TSV with the header
@@ -139,7 +140,9 @@ def make_translator(name: str, **options):
     """Build the backend `name` with its options (see each backend's dataclass for the fields).
 
     Common options: `path` (table file or local model folder), `model` (model id, e.g. for openai),
-    `base_url`, `timeout`, `retries`, `backoff`, `batch_size`, `device`.
+    `base_url`, `timeout`, `retries`, `backoff`, `max_wait`, `api_key_env` (HTTP backends: see
+    `lrm_llava.translate.http` for which key goes where), `batch_size`, `device`. A value of the
+    wrong type is a `UserError` naming the option.
     """
     key = name.strip().lower()
     # unset CLI flags arrive as None and mean "default"; ratio_bounds=None means "no length check"

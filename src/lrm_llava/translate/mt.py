@@ -21,6 +21,7 @@ from pathlib import Path
 
 from lrm_llava import languages
 from lrm_llava.errors import TranslationError, UserError
+from lrm_llava.options import typed_option
 
 DEFAULT_RATIO_BOUNDS = (0.2, 4.0)
 
@@ -103,8 +104,9 @@ class HFTranslator:
         folder = _folder(options.get("path") or options.get("model"))
         tr = cls(name=family, model=str(folder))
         for key in ("batch_size", "device", "num_beams", "max_input_tokens", "max_new_tokens"):
-            if key in options:
-                setattr(tr, key, type(getattr(tr, key))(options[key]))
+            kind = type(getattr(tr, key))
+            setattr(tr, key, typed_option(options, key, kind, getattr(tr, key), family,
+                                          minimum=1 if kind is int else None))
         if "ratio_bounds" in options:
             tr.ratio_bounds = options["ratio_bounds"]
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
@@ -186,8 +188,9 @@ class CT2Translator:
 
         tr = cls(model=str(folder), family=family)
         for key in ("batch_size", "device", "beam_size", "max_input_tokens", "max_new_tokens", "threads"):
-            if key in options:
-                setattr(tr, key, type(getattr(tr, key))(options[key]))
+            kind = type(getattr(tr, key))
+            setattr(tr, key, typed_option(options, key, kind, getattr(tr, key), "ct2",
+                                          minimum=(0 if key == "threads" else 1) if kind is int else None))
         if "ratio_bounds" in options:
             tr.ratio_bounds = options["ratio_bounds"]
         tr.tokenizer = AutoTokenizer.from_pretrained(tok_folder)
