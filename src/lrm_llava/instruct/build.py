@@ -40,6 +40,7 @@ from lrm_llava.translate import (
     plan_translation,
     translate_texts,
 )
+from lrm_llava.translate.flags import backend_options
 
 MAX_MIX = 100.0
 """Largest non-English ratio `--mix` accepts: far above any useful value, low enough that a typo
@@ -171,14 +172,8 @@ def _record(src: Source, sample_id: str, conversations: list[dict], lang: str, a
 
 
 def _make_translator(cfg: BuildConfig):
-    options = dict(cfg.backend_options)
-    if cfg.table:
-        options.setdefault("path", cfg.table)
-    if cfg.model:
-        options.setdefault("model" if cfg.backend == "openai" else "path", cfg.model)
-    if cfg.base_url:
-        options.setdefault("base_url", cfg.base_url)
-    return make_translator(cfg.backend, **options)
+    return make_translator(cfg.backend, **backend_options(cfg.backend, cfg.backend_options, cfg.table, cfg.model,
+                                                          cfg.base_url))
 
 
 def build_dataset(cfg: BuildConfig) -> BuildStats:
