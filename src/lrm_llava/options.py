@@ -205,3 +205,12 @@ def _convert(raw, kind: type):
     if kind is int:
         return int(raw) if float(raw).is_integer() else None
     return kind(raw)
+
+
+# ------------------------------------------------------------------------------- command groups
+def command_group(subparsers, name: str, help: str):
+    """Add a command that only groups subcommands (`lrm-llava data build`, `bench translate`, ...):
+    run bare, it prints its help and exits 2. Returns the subparsers to add the subcommands to."""
+    group = subparsers.add_parser(name, help=help)
+    group.set_defaults(func=lambda args: group.print_help() or 2)
+    return group.add_subparsers(dest=f"{name}_command", metavar="SUBCOMMAND")

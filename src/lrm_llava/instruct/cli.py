@@ -10,15 +10,14 @@ import argparse
 import json
 
 from lrm_llava.chat.templates import STAGE_NAMES
-from lrm_llava.options import add_field, number_or_text, parse_key_values
+from lrm_llava.options import add_field, command_group, number_or_text, parse_key_values
 from lrm_llava.translate.flags import add_backend_flags
 
 
 def register(subparsers) -> None:
     from lrm_llava.instruct.build import BuildConfig
 
-    data = subparsers.add_parser("data", help="translate English LLaVA data and build MVQA / EP-VQA / BVQA samples")
-    sub = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
+    sub = command_group(subparsers, "data", "translate English LLaVA data and build MVQA / EP-VQA / BVQA samples")
     p = sub.add_parser(
         "build",
         help="build multilingual task-instruction data from English LLaVA JSON",
@@ -49,7 +48,6 @@ def register(subparsers) -> None:
     add_field(p, BuildConfig, "max_segment_chars", type=int)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run_build)
-    data.set_defaults(func=lambda args: data.print_help() or 2)
 
 
 def config_from_args(args: argparse.Namespace):

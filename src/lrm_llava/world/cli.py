@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from lrm_llava.options import command_group
+
 
 def _build(args: argparse.Namespace) -> int:
     from lrm_llava.world.export import build_world
@@ -37,8 +39,7 @@ def _backbones(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `world` command with its `build` and `backbones` subcommands."""
-    world = subparsers.add_parser("world", help="build the ShapeWorld testbed and its tiny backbones")
-    sub = world.add_subparsers(dest="world_command", metavar="SUBCOMMAND")
+    sub = command_group(subparsers, "world", "build the ShapeWorld testbed and its tiny backbones")
 
     b = sub.add_parser("build", help="scenes, English LLaVA sources, translation table, benchmarks")
     b.add_argument("--out", required=True, help="output folder (e.g. runs/demo/world)")
@@ -55,5 +56,3 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     k.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a BackboneConfig field, e.g. --set llm_init_range=0.1 (repeatable)")
     k.set_defaults(func=_backbones)
-
-    world.set_defaults(func=lambda args: world.print_help() or 2)
