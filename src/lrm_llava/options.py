@@ -136,15 +136,16 @@ def add_field(parser: argparse.ArgumentParser | argparse._ArgumentGroup, cls: ty
 
 # ----------------------------------------------------------------------------- shared flag groups
 def add_model_flags(parser: argparse.ArgumentParser, *, batch_size: int | None = 16,
-                    max_new_tokens: int | None = 16, dtype: bool = True) -> None:
+                    max_new_tokens: int | None = 16, dtype: bool = True, template: bool = True) -> None:
     """The flags of every command that runs a model (`chat`, `eval`, `analyze gap|reliance`),
     declared once: --template, --device, --dtype, --batch-size, --max-new-tokens (the last two
-    only where the command takes them, with its default)."""
+    only where the command takes them, with its default; --dtype and --template can be left out)."""
     from lrm_llava.chat.templates import TEMPLATES
 
-    parser.add_argument("--template", default=None, choices=sorted(TEMPLATES),
-                        help="conversation template (default: the one the model was trained with, from "
-                        "its recipe.yaml; else vicuna_v1)")
+    if template:
+        parser.add_argument("--template", default=None, choices=sorted(TEMPLATES),
+                            help="conversation template (default: the one the model was trained with, from "
+                            "its recipe.yaml; else vicuna_v1)")
     parser.add_argument("--device", default=None,
                         help="cpu, cuda, cuda:1 ... (default: a GPU when there is one, else cpu)")
     if dtype:

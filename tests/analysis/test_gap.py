@@ -131,12 +131,12 @@ def test_select_samples_filters_languages_skips_text_only_and_subsamples_reprodu
 def test_samples_without_lang_or_question_are_reported_by_id() -> None:
     bad = _sample(5, "de")
     del bad["lang"]
-    with pytest.raises(DataError, match=r"id s5.*'lang'"):
+    with pytest.raises(DataError, match=r"id 's5'.*'lang'"):
         gap.select_samples([bad], None, None, 0)
     only_image = _sample(6, "de", question="")
-    with pytest.raises(DataError, match="id s6"):
+    with pytest.raises(DataError, match="id 's6'.*only <image>"):
         gap.select_samples([only_image], None, None, 0)
-    with pytest.raises(DataError, match="id s7"):
+    with pytest.raises(DataError, match="id 's7'"):
         gap.select_samples([_sample(7, "xx")], None, None, 0)
 
 
@@ -330,4 +330,85 @@ def test_cli_errors_are_user_errors(tiny_run: dict) -> None:
     args = _parse(["gap", "--model", str(tiny_run["base"]), "--data", str(tiny_run["data"]),
                    "--image-root", str(tiny_run["images"]), "--out", str(tiny_run["base"] / "o2")])
     with pytest.raises(UserError, match="no config.json"):
+        args.func(args)
+
+
+# --------------------------------------------------------------------------------------------------
+# The sample contract shared with `analyze reliance`, flags, and errors before any model runs
+# --------------------------------------------------------------------------------------------------
+
+
+def test_first_exchange_reads_the_first_round_wherever_the_image_token_sits() -> None:
+    item = _sample(1, "de", question="Welche Farbe?")
+    assert gap.first_exchange(item, "f.json line 1") == ("Welche Farbe?", "Red.")
+    item["conversations"][0]["value"] = "Welche  \n  Farbe?\n<image>"
+    assert gap.first_exchange(item, "f.json line 1") == ("Welche\nFarbe?", "Red.")
+    # user/assistant are accepted speaker names (data.reader's rule); the answer is kept as written
+    item["conversations"] = [{"from": "user", "value": "<image>Was?"}, {"from": "assistant", "value": " Rot. "}]
+    assert gap.first_exchange(item, "x") == ("Was?", " Rot. ")
+
+
+def test_first_exchange_applies_the_readers_validation() -> None:
+    two_images = _sample(2, "de")
+    two_images["conversations"][1]["value"] = "<image>"
+    with pytest.raises(DataError, match=r"f.json line 3 \(id 's2'\).*exactly one <image>"):
+        gap.first_exchange(two_images, "f.json line 3")
+    with pytest.raises(DataError, match=r"\(id 's3'\).*ends with a human turn"):
+        gap.first_exchange({**_sample(3, "de"), "conversations": [{"from": "human", "value": "<image>\nQ"}]}, "x")
+
+
+def test_sample_language_defaults_and_errors() -> None:
+    assert gap.sample_language({"id": 1, "lang": "zh"}, "x") == "zh"
+    assert gap.sample_language({"id": 1}, "x", default="en") == "en"
+    with pytest.raises(DataError, match=r"x \(id 1\): no 'lang' field.*Fix"):
+        gap.sample_language({"id": 1}, "x")
+
+
+def test_the_gap_parser_takes_its_defaults_from_gap_config() -> None:
+    from lrm_llava.options import field_default
+
+    args = _parse(["gap", "--model", "m", "--data", "d.json", "--image-root", "img"])
+    for name in ("out", "n", "languages", "per_language", "text_layer", "batch_size", "dtype", "seed", "plot"):
+        assert getattr(args, name) == field_default(gap.GapConfig, name), name
+    assert args.device is None and not hasattr(args, "template") and args.names == []
+    assert gap.GapConfig(models=["m"], data="d", image_root="i").device is None  # "auto": a GPU when there is one
+    args = _parse(["gap", "--model", "m", "--model", "n", "--name", "a", "--name", "b", "--data", "d.json",
+                   "--image-root", "img", "--device", "auto", "--dtype", "bfloat16", "--no-plot", "--n", "0"])
+    assert (args.models, args.names, args.device, args.dtype, args.plot) == (["m", "n"], ["a", "b"], "auto", "bfloat16", False)
+
+
+def test_bad_settings_are_user_errors_before_any_model_loads(tiny_run: dict, monkeypatch) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    common = ["gap", "--model", str(tiny_run["model"]), "--data", str(tiny_run["data"]),
+              "--image-root", str(tiny_run["images"]), "--out", str(tiny_run["base"] / "o3")]
+    for extra, message in [
+        (["--device", "tpu9"], "unknown device 'tpu9'"),
+        (["--device", "cuda"], "no CUDA GPU.*--device cpu"),
+        (["--batch-size", "0"], "--batch-size 0"),
+    ]:
+        args = _parse(common + extra)
+        with pytest.raises(UserError, match=message):
+            args.func(args)
+    with pytest.raises(SystemExit):  # no chat template in gap: the flag does not exist
+        _parse(common + ["--template", "vicuna_v1"])
+    assert not (tiny_run["base"] / "o3").exists()
+    # "auto" is still accepted, and the config alone works as it did
+    assert gap.check_config(gap.GapConfig(models=[str(tiny_run["model"])], data=str(tiny_run["data"]),
+                                          image_root=str(tiny_run["images"]), device="auto")) == ["model"]
+
+
+def test_a_broken_model_folder_is_a_user_error(tiny_run: dict) -> None:
+    import shutil
+
+    broken = shutil.copytree(tiny_run["model"], tiny_run["base"] / "broken")
+    weights = broken / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    args = _parse(["gap", "--model", str(broken), "--data", str(tiny_run["data"]), "--device", "cpu",
+                   "--image-root", str(tiny_run["images"]), "--out", str(tiny_run["base"] / "o4"), "--no-plot"])
+    with pytest.raises(UserError, match="truncated or corrupt"):
+        args.func(args)
+    (broken / "config.json").write_text("{nope", encoding="utf-8")
+    with pytest.raises(UserError, match="config.json is broken"):
         args.func(args)

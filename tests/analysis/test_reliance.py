@@ -63,10 +63,10 @@ def test_prompts_skip_text_only_samples_and_name_bad_ones_by_id() -> None:
             "conversations": [{"from": "human", "value": "<image>\nY a-t-il une étoile ?"}, {"from": "gpt", "value": "Non."}]}
     assert reliance.to_prompt(good, "f.json line 1") == reliance.ReliancePrompt("s1", "a.png", "fr", "Y a-t-il une étoile ?", "Non.")
     assert reliance.to_prompt({"id": "t", "conversations": []}, "x") is None
-    with pytest.raises(DataError, match=r"f.json line 2 \(id s2\).*human.*gpt"):
+    with pytest.raises(DataError, match=r"f.json line 2 \(id 's2'\).*human"):
         reliance.to_prompt({"id": "s2", "image": "a.png", "conversations": [{"from": "gpt", "value": "x"}, {"from": "human", "value": "y"}]},
                            "f.json line 2")
-    with pytest.raises(DataError, match=r"id s3.*xx"):
+    with pytest.raises(DataError, match=r"id 's3'.*xx"):
         reliance.to_prompt({**good, "id": "s3", "lang": "xx"}, "f.json line 3")
 
 
@@ -148,5 +148,39 @@ def test_an_image_outside_the_root_is_refused(tiny: dict) -> None:
         {"from": "human", "value": "<image>\nWhat?"}, {"from": "gpt", "value": "No."}]}]), encoding="utf-8")
     args = _parse(["reliance", "--model", str(tiny["blind"]), "--data", str(bad), "--image-root", str(tiny["images"]),
                    "--out", str(tiny["base"] / "out2"), "--device", "cpu"])
-    with pytest.raises(UserError, match="id x"):
+    with pytest.raises(UserError, match="id 'x'"):
         args.func(args)
+
+
+def test_the_reliance_parser_takes_its_defaults_from_reliance_config() -> None:
+    from lrm_llava.options import field_default
+
+    args = _parse(["reliance", "--model", "m", "--data", "d.json", "--image-root", "img", "--out", "o"])
+    for name in ("n", "seed", "batch_size", "max_new_tokens", "template", "device", "languages"):
+        assert getattr(args, name) == field_default(reliance.RelianceConfig, name), name
+    assert args.dtype == "auto" and args.names == [] and args.models == ["m"]
+
+
+def test_bad_settings_are_user_errors_before_any_answer(tiny: dict, monkeypatch) -> None:
+    import shutil
+
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    out = tiny["base"] / "out3"
+    common = ["reliance", "--model", str(tiny["blind"]), "--data", str(tiny["data"]),
+              "--image-root", str(tiny["images"]), "--out", str(out)]
+    broken = shutil.copytree(tiny["blind"], tiny["base"] / "broken")
+    (broken / "config.json").write_text('{"model_type": ', encoding="utf-8")
+    for extra, message in [
+        (["--max-new-tokens", "0"], "--max-new-tokens 0"),
+        (["--max-new-tokens", "-2"], "--max-new-tokens -2"),
+        (["--batch-size", "0"], "--batch-size 0"),
+        (["--device", "tpu9"], "unknown device 'tpu9'"),
+        (["--device", "cuda"], "no CUDA GPU"),
+        (["--model", str(broken)], "config.json is broken"),  # checked before the first model answers
+    ]:
+        args = _parse(common + extra)
+        with pytest.raises(UserError, match=message):
+            args.func(args)
+    assert not out.exists()

@@ -4,7 +4,7 @@
 
 To add a command, write its parser function next to its library code and add one line here:
 - an `analyze` subcommand: "module:function" in `ANALYZE_COMMANDS`, where `function(analyze_subparsers)`
-  adds the subparser and sets its `func` (e.g. "lrm_llava.analysis.gap:add_gap_parser");
+  adds the subparser and sets its `func` (e.g. "lrm_llava.analysis.gap.cli:add_gap_parser");
 - a top-level command: "module:function" in `TOP_LEVEL_COMMANDS`, where `function(subparsers)` adds
   it (e.g. "lrm_llava.analysis.experiments:register" for `experiment`).
 Modules are imported when the parser is built, so keep heavy imports inside the command functions.
@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 ANALYZE_COMMANDS: tuple[str, ...] = (
     "lrm_llava.analysis.bleu:add_cli",
-    "lrm_llava.analysis.gap:add_gap_parser",
+    "lrm_llava.analysis.gap.cli:add_gap_parser",
     "lrm_llava.analysis.reliance:add_reliance_parser",
 )
 """Functions adding an `analyze <name>` subcommand, as "module:function"."""

@@ -22,17 +22,17 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
+import io
 import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lrm_llava.analysis.gap import seeded_subsample, text_without_image
-from lrm_llava.errors import DataError, UserError
+from lrm_llava.analysis.gap.samples import first_exchange, sample_language, seeded_subsample, where_of
+from lrm_llava.errors import UserError
 from lrm_llava.languages import ALL_CODES, parse_languages
-from lrm_llava.options import DTYPE_NAMES
+from lrm_llava.options import add_field, add_model_flags, field_default
 
 METRICS = ("changed", "accuracy_own", "accuracy_swapped")
 """The reliance metrics, in the order tables list them."""
@@ -50,30 +50,20 @@ class ReliancePrompt:
 
 
 def to_prompt(item: dict, where: str) -> ReliancePrompt | None:
-    """The first human/gpt turn pair of an image sample; None for a text-only sample."""
+    """The first question/answer of an image sample (`first_exchange`); None for a text-only sample.
+
+    A sample without `lang` is taken as English."""
     if not item.get("image"):
         return None
-    where = f"{where} (id {item.get('id')})"
-    turns = item.get("conversations") or []
-    if len(turns) < 2 or not all(isinstance(t, dict) and isinstance(t.get("value"), str) for t in turns[:2]):
-        raise DataError(f"{where}: 'conversations' needs a human turn followed by a gpt turn")
-    if turns[0].get("from") != "human" or turns[1].get("from") != "gpt":
-        raise DataError(f"{where}: the first two turns must be from 'human' then 'gpt'")
-    lang = item.get("lang") or "en"
-    try:
-        code = parse_languages([str(lang)])[0]
-    except UserError as err:
-        raise DataError(f"{where}: {err}") from None
-    question = text_without_image(turns[0]["value"])
-    if not question:
-        raise DataError(f"{where}: the first human turn holds only <image>; there is no question to ask")
-    return ReliancePrompt(str(item.get("id")), str(item["image"]), code, question, turns[1]["value"].strip())
+    question, answer = first_exchange(item, where)
+    code = sample_language(item, where, default="en")
+    return ReliancePrompt(str(item.get("id")), str(item["image"]), code, question, answer.strip())
 
 
 def select_prompts(items: Sequence[dict], languages: Sequence[str] | None, n: int | None, seed: int) -> list[ReliancePrompt]:
     """Image samples in the requested languages; a seeded subsample of `n` (all if None or larger)."""
     wanted = set(languages) if languages else None
-    where = getattr(items, "where", lambda i: f"sample #{i}")
+    where = where_of(items)
     prompts = [p for i, item in enumerate(items) if (p := to_prompt(item, where(i))) is not None
                and (wanted is None or p.lang in wanted)]
     return seeded_subsample(prompts, n, seed)
@@ -152,9 +142,9 @@ class RelianceConfig:
     names: list[str] = field(default_factory=list)
     """Display names, one per model (default: the last two parts of each folder's path)."""
     languages: list[str] | None = None
-    """Languages to keep (registry codes); None: all."""
+    """Languages to keep (registry codes; comma-separated on the command line); None: all."""
     n: int | None = 300
-    """Samples to ask (seeded subsample); None: all."""
+    """Samples to ask (seeded subsample); None (0 on the command line): all."""
     seed: int = 0
     """Seed of the subsample and of the image swap."""
     template: str | None = None
@@ -164,31 +154,45 @@ class RelianceConfig:
     max_new_tokens: int = 16
     """Longest answer generated."""
     device: str | None = None
-    """"cpu", "cuda", ...; None: a GPU when there is one."""
+    """"cpu", "cuda", ...; None or "auto": a GPU when there is one."""
     dtype: str | None = None
     """"float32", "bfloat16" or "float16"; None or "auto": bfloat16 on a GPU that supports it, else float32."""
 
 
 def run_reliance(cfg: RelianceConfig) -> list[dict]:
     """Ask every model each prompt with its own and a swapped image; write and return the rows."""
-    from lrm_llava.data.images import resolve_image_path
-    from lrm_llava.data.reader import read_samples
-    from lrm_llava.infer.generate import generate_batch, load_model, trained_template
+    from lrm_llava.data import read_samples
+    from lrm_llava.infer import (
+        check_generation,
+        check_model_folder,
+        generate_batch,
+        load_model,
+        resolve_device,
+        trained_template,
+    )
+    from lrm_llava.paths import confined
 
     if cfg.names and len(cfg.names) != len(cfg.models):
         raise UserError(f"{len(cfg.names)} --name for {len(cfg.models)} --model; give one name per model or none")
+    # Settings and model folders first: a typo fails in a second, not after the first model's answers.
+    check_generation(max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size)
+    resolve_device(cfg.device)
+    for path in cfg.models:
+        check_model_folder(path)
+    templates = [trained_template(path, cfg.template) for path in cfg.models]
     # "lrm-llava/finetune" says more than "finetune" (training folders end in the stage's name)
     names = cfg.names or ["/".join(Path(m).parts[-2:]) for m in cfg.models]
     prompts = select_prompts(read_samples(cfg.data), cfg.languages, cfg.n, cfg.seed)
     if not prompts:
         raise UserError(f"{cfg.data}: no image samples{' in ' + ', '.join(cfg.languages) if cfg.languages else ''}")
-    own_images = [str(resolve_image_path(cfg.image_root, p.image, where=f"{cfg.data} (id {p.id})")) for p in prompts]
+    own_images = [str(confined(cfg.image_root, p.image, where=f"{cfg.data} (id {p.id!r})", what="image"))
+                  for p in prompts]
     other_images = swapped_images(own_images, cfg.seed)
     questions = [p.question for p in prompts]
     rows: list[dict] = []
-    for path, name in zip(cfg.models, names):
+    for path, name, template in zip(cfg.models, names, templates):
         model, processor = load_model(path, device=cfg.device, dtype=cfg.dtype)
-        kw = {"template": cfg.template or trained_template(path), "batch_size": cfg.batch_size, "max_new_tokens": cfg.max_new_tokens,
+        kw = {"template": template, "batch_size": cfg.batch_size, "max_new_tokens": cfg.max_new_tokens,
               "progress": True}
         own = generate_batch(model, processor, own_images, questions, **kw)
         swapped = generate_batch(model, processor, other_images, questions, **kw)
@@ -198,22 +202,27 @@ def run_reliance(cfg: RelianceConfig) -> list[dict]:
 
 
 def write_tables(rows: Sequence[dict], out: str | Path) -> list[Path]:
-    """reliance.json, reliance.csv and reliance.md in `out`."""
+    """reliance.json, reliance.csv and reliance.md in `out`, each written atomically."""
+    from lrm_llava.jsonio import atomic_open, write_json, write_text
+
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / "reliance.json", folder / "reliance.csv", folder / "reliance.md"]
-    paths[0].write_text(json.dumps(list(rows), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    with paths[1].open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=["model", "language", "metric", "value", "n"])
-        writer.writeheader()
-        writer.writerows(rows)
-    paths[2].write_text("# Image reliance\n\n" + format_table(rows), encoding="utf-8")
+    write_json(paths[0], list(rows), indent=1)
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=["model", "language", "metric", "value", "n"])
+    writer.writeheader()
+    writer.writerows(rows)
+    with atomic_open(paths[1], "wb") as fh:  # bytes: the csv module's \r\n line ends kept as they are
+        fh.write(buffer.getvalue().encode("utf-8"))
+    write_text(paths[2], "# Image reliance\n\n" + format_table(rows))
     return paths
 
 
 def _cli(args: argparse.Namespace) -> int:
-    cfg = RelianceConfig(models=args.model, data=args.data, image_root=args.image_root, out=args.out,
-                         names=args.name or [], languages=parse_languages(args.languages.split(",")) if args.languages else None,
+    cfg = RelianceConfig(models=args.models, data=args.data, image_root=args.image_root, out=args.out,
+                         names=args.names or [],
+                         languages=parse_languages(args.languages.split(",")) if args.languages else None,
                          n=None if args.n == 0 else args.n, seed=args.seed, template=args.template,
                          batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, device=args.device,
                          dtype=args.dtype)
@@ -224,24 +233,20 @@ def _cli(args: argparse.Namespace) -> int:
 
 
 def add_reliance_parser(analyze_subparsers) -> argparse.ArgumentParser:
-    """The `analyze reliance` subcommand."""
+    """The `analyze reliance` subcommand (defaults and help from `RelianceConfig`)."""
     p = analyze_subparsers.add_parser(
         "reliance", help="blind test: how often answers change when the image is swapped",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", action="append", required=True, help="Llava model folder (repeat for several)")
-    p.add_argument("--name", action="append", help="display name per --model")
-    p.add_argument("--data", required=True, help="LLaVA JSON/JSONL; the first question/answer of each image sample is asked")
-    p.add_argument("--image-root", required=True, help="folder the image paths are relative to")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--languages", help="comma-separated language codes to keep (default: all)")
-    p.add_argument("--n", type=int, default=300, help="samples to ask, seeded subsample (0 = all; default 300)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the subsample and the swap")
-    p.add_argument("--template", default=None,
-                   help="conversation template (default: each model's own, from its recipe.yaml; else vicuna_v1)")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--max-new-tokens", type=int, default=16)
-    p.add_argument("--device", help="cpu, cuda, ... (default: a GPU when there is one)")
-    p.add_argument("--dtype", choices=["auto", *DTYPE_NAMES], default="auto",
-                   help="weights' dtype (auto: bfloat16 on a GPU that supports it, else float32)")
+    add_field(p, RelianceConfig, "models", "--model", action="append", required=True, metavar="DIR",
+              help="Repeat for several.")
+    add_field(p, RelianceConfig, "names", "--name", action="append", metavar="NAME", help="In --model order.")
+    add_field(p, RelianceConfig, "data", required=True, metavar="FILE")
+    add_field(p, RelianceConfig, "image_root", required=True, metavar="DIR")
+    add_field(p, RelianceConfig, "out", required=True, metavar="DIR")
+    add_field(p, RelianceConfig, "languages", metavar="CODES")
+    add_field(p, RelianceConfig, "n", type=int)
+    add_field(p, RelianceConfig, "seed", type=int)
+    add_model_flags(p, batch_size=field_default(RelianceConfig, "batch_size"),
+                    max_new_tokens=field_default(RelianceConfig, "max_new_tokens"))
     p.set_defaults(func=_cli)
     return p

@@ -296,7 +296,8 @@ def run_eval(
 
     from lrm_llava.infer.generate import DEFAULT_TEMPLATE, trained_template
 
-    template = config.template or (trained_template(config.model) if config.model else DEFAULT_TEMPLATE)
+    template = trained_template(config.model, config.template) if config.model else \
+        (config.template or DEFAULT_TEMPLATE)
     check_settings(pred_dir / SETTINGS_FILE, generation_settings(config, name, template))
     done: dict[str, dict[tuple, dict]] = {}
     for bench in dict.fromkeys(b for b, _, _ in work):

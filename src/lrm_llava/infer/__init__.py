@@ -1,5 +1,28 @@
-"""Inference: `load_model`, `generate_batch`, `answer` (see `lrm_llava.infer.generate`)."""
+"""Inference: `load_model` (the one model loader of every command), `resolve_device`,
+`generate_batch`, `answer` (see `lrm_llava.infer.generate`)."""
 
-from lrm_llava.infer.generate import answer, default_device, generate_batch, load_model
+from lrm_llava.infer.generate import (
+    DEFAULT_TEMPLATE,
+    SAVED_DTYPE,
+    answer,
+    check_generation,
+    check_model_folder,
+    default_device,
+    generate_batch,
+    load_model,
+    resolve_device,
+    trained_template,
+)
 
-__all__ = ["answer", "default_device", "generate_batch", "load_model"]
+__all__ = [
+    "DEFAULT_TEMPLATE",
+    "SAVED_DTYPE",
+    "answer",
+    "check_generation",
+    "check_model_folder",
+    "default_device",
+    "generate_batch",
+    "load_model",
+    "resolve_device",
+    "trained_template",
+]

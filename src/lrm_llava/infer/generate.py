@@ -6,6 +6,12 @@
     ['Rot.', '4']
     >>> answer(model, processor, img, "这是什么？")
 
+`load_model` is the one loader of every command that runs a model (`chat`, `eval`, `analyze gap`,
+`analyze reliance`): it resolves the device (`resolve_device`) and the dtype, and turns a broken
+model folder (no or malformed config.json, truncated weights, not a Llava) into a `UserError`
+that names the problem and the fix. The returned model is the plain Hugging Face Llava, so
+callers reach its parts directly (`model.model.get_image_features`, `model.model.language_model`).
+
 Prompts are built with the same template code as training (`lrm_llava.chat`), images are padded to
 square with the processor's mean colour when the model was trained with `image_aspect_ratio: pad`
 (read from its config), and batches are formed from prompts of similar length (fewer pad tokens),
@@ -15,6 +21,7 @@ question at a time (tested).
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,7 +29,7 @@ import torch
 from PIL import Image
 
 from lrm_llava.chat.templates import build_generation_prompt, check_template, template_adds_special_tokens
-from lrm_llava.errors import UserError
+from lrm_llava.errors import DataError, UserError
 from lrm_llava.model.images import image_aspect_ratio, prepare_images
 from lrm_llava.options import DTYPE_NAMES
 
@@ -32,8 +39,49 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+DEVICE_HELP = "use auto (a GPU when there is one, else the CPU), cpu, cuda, cuda:N or mps"
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """The torch device a model runs on: None, "" or "auto" pick a GPU when there is one, else the
+    CPU; anything else must name a device this machine has (`UserError` naming the fix if not).
+
+    The one place `--device` is checked, for every command that loads a model."""
+    if isinstance(device, torch.device):
+        name = str(device)
+    else:
+        name = (device or "auto").strip()
+    if name == "auto":
+        return torch.device(default_device())
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise UserError(f"unknown device {name!r} (--device); {DEVICE_HELP}") from None
+    if dev.type == "cpu":
+        return dev
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UserError(f"device {name!r} (--device) asked for, but torch sees no CUDA GPU on this machine "
+                            "(no GPU, no driver, or a CPU-only torch build). Fix: pass --device cpu, or "
+                            "--device auto to use a GPU only when there is one.")
+        count = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= count:
+            raise UserError(f"device {name!r} (--device): this machine has {count} CUDA GPU(s), "
+                            f"numbered 0 to {count - 1}. Fix: pass --device cuda:0 ... cuda:{count - 1}.")
+        return dev
+    if dev.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise UserError(f"device {name!r} (--device) asked for, but torch sees no Apple MPS device. "
+                            "Fix: pass --device cpu or --device auto.")
+        return dev
+    raise UserError(f"device {name!r} (--device) is not supported for inference here; {DEVICE_HELP}")
+
+
 DTYPES = {name: getattr(torch, name) for name in DTYPE_NAMES}
 """Names accepted for `dtype` ("auto" or None: bfloat16 on a GPU that supports it, else float32)."""
+
+SAVED_DTYPE = "saved"
+"""`dtype` name for "as stored in the folder's config.json" (transformers' own "auto")."""
 
 
 def parse_dtype(name: str | None):
@@ -41,19 +89,35 @@ def parse_dtype(name: str | None):
     if name in (None, "auto"):
         return None
     if name not in DTYPES:
-        raise UserError(f"unknown dtype {name!r}; use auto, {', '.join(DTYPES)}")
+        raise UserError(f"unknown dtype {name!r}; use auto, {SAVED_DTYPE}, {', '.join(DTYPES)}")
     return DTYPES[name]
+
+
+def _positive_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+
+
+def check_generation(*, max_new_tokens: int, batch_size: int = 1) -> None:
+    """Refuse generation settings that cannot give an answer (`UserError` naming the flag)."""
+    if not _positive_int(max_new_tokens):
+        raise UserError(f"--max-new-tokens {max_new_tokens}: must be at least 1 (0 or less generates no answer). "
+                        "Fix: pass --max-new-tokens 1 or more (short answers need about 16).")
+    if not _positive_int(batch_size):
+        raise UserError(f"--batch-size {batch_size}: must be at least 1. Fix: pass --batch-size 1 or more.")
 
 
 DEFAULT_TEMPLATE = "vicuna_v1"
 """Template of a model folder that does not say which it was trained with (LLaVA-1.5's)."""
 
 
-def trained_template(model_dir: str | Path) -> str:
-    """The chat template a model folder was trained with: the `template` of the `recipe.yaml` our
-    trainer writes beside the weights, else vicuna_v1 (LLaVA-1.5 and converted folders)."""
+def trained_template(model_dir: str | Path, template: str | None = None) -> str:
+    """The chat template to ask a model folder in: `template` when given (checked), else the one
+    the folder was trained with (the `template` of the `recipe.yaml` our trainer writes beside the
+    weights), else vicuna_v1 (LLaVA-1.5 and converted folders)."""
     from lrm_llava.options import load_yaml
 
+    if template:
+        return check_template(template)
     recipe = Path(model_dir) / "recipe.yaml"
     if not recipe.is_file():
         return DEFAULT_TEMPLATE
@@ -61,29 +125,83 @@ def trained_template(model_dir: str | Path) -> str:
     return check_template(template) if template else DEFAULT_TEMPLATE
 
 
-def load_model(path: str | Path, *, device: str | None = None, dtype=None):
-    """(model, processor) from a saved folder with plain transformers, in eval mode.
+_REFOLD_HOW = ("save the folder again (`lrm-llava train` writes complete folders), or copy it anew "
+               "from where it was made.")
+_REFOLD = f"Fix: {_REFOLD_HOW}"
+"""The fix of a model folder that is broken (truncated, half copied, hand-edited)."""
 
-    `dtype` (a torch dtype or its name: "float32", "bfloat16", "float16") defaults to bfloat16 on a
-    GPU that supports it, float32 otherwise.
-    """
-    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+def check_model_folder(path: str | Path) -> Path:
+    """`path` as a Path when it looks like a loadable model folder; `UserError` otherwise.
+
+    Cheap checks before transformers reads anything: the folder and its config.json exist,
+    config.json is a JSON object with a `model_type`, and every weight file (`model*.safetensors`)
+    has a complete safetensors header covering its data (a truncated copy fails here)."""
+    from lrm_llava.jsonio import read_json
 
     folder = Path(path)
     if not folder.is_dir() or not (folder / "config.json").is_file():
         raise UserError(
-            f"model folder {str(folder)!r} not found or has no config.json; pass a folder written by "
+            f"model folder {str(folder)!r} not found or has no config.json. Fix: pass a folder written by "
             "`lrm-llava train` (or any Hugging Face Llava folder)"
         )
-    device = device or default_device()
-    if isinstance(dtype, str):
-        dtype = parse_dtype(dtype)
-    if dtype is None:
-        bf16 = device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-        dtype = torch.bfloat16 if bf16 else torch.float32
-    model = AutoModelForImageTextToText.from_pretrained(folder, dtype=dtype)
-    processor = AutoProcessor.from_pretrained(folder)
-    model.to(device).eval()
+    try:
+        config = read_json(folder / "config.json", "model config")
+    except DataError as err:
+        raise UserError(f"model folder {str(folder)!r}: config.json is broken: {err} Or {_REFOLD_HOW}") from None
+    if not isinstance(config, dict) or not config.get("model_type"):
+        raise UserError(f"model folder {str(folder)!r}: config.json is not a model config (no \"model_type\"). "
+                        f"{_REFOLD}")
+    for weights in sorted(folder.glob("model*.safetensors")):
+        _check_safetensors(weights)
+    return folder
+
+
+def _check_safetensors(path: Path) -> None:
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt"):
+            pass
+    except (SafetensorError, OSError) as err:
+        raise UserError(f"model weights {str(path)!r} cannot be read ({err}): the file is truncated or "
+                        f"corrupt (an interrupted copy or download?). {_REFOLD}") from None
+
+
+def load_model(path: str | Path, *, device: str | torch.device | None = None, dtype=None):
+    """(model, processor) from a saved folder with plain transformers, in eval mode on `device`.
+
+    `device`: see `resolve_device` (None or "auto": a GPU when there is one). `dtype` (a torch dtype
+    or its name: "float32", "bfloat16", "float16") defaults to bfloat16 on a GPU that supports it,
+    float32 otherwise; "saved" keeps the dtype stored in the folder's config.json. Every problem
+    with the folder or the device is a `UserError` that names it and the fix.
+    """
+    from safetensors import SafetensorError
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    folder = check_model_folder(path)
+    dev = resolve_device(device)
+    if dtype == SAVED_DTYPE:
+        dtype = "auto"  # transformers' name for the dtype in config.json
+    else:
+        if isinstance(dtype, str):
+            dtype = parse_dtype(dtype)
+        if dtype is None:
+            bf16 = dev.type == "cuda" and torch.cuda.is_bf16_supported()
+            dtype = torch.bfloat16 if bf16 else torch.float32
+    try:
+        model = AutoModelForImageTextToText.from_pretrained(folder, dtype=dtype)
+        processor = AutoProcessor.from_pretrained(folder)
+    except (OSError, ValueError, KeyError, SafetensorError) as err:
+        raise UserError(f"model folder {str(folder)!r} cannot be loaded as a Llava model + processor "
+                        f"({type(err).__name__}: {' '.join(str(err).split())}). {_REFOLD}") from None
+    if not hasattr(model, "model") or not hasattr(model.model, "multi_modal_projector"):
+        raise UserError(f"model folder {str(folder)!r}: {type(model).__name__} has no multi_modal_projector; "
+                        "pass a Llava model folder")
+    if getattr(processor, "image_processor", None) is None or getattr(processor, "tokenizer", None) is None:
+        raise UserError(f"model folder {str(folder)!r}: the processor lacks an image processor or a tokenizer. "
+                        "Fix: save a LlavaProcessor into the folder (`lrm-llava train` does).")
+    model.to(dev).eval()
     return model, processor
 
 
@@ -147,8 +265,7 @@ def generate_batch(
     check_template(template)
     if len(images) != len(questions):
         raise UserError(f"generate_batch: {len(images)} images but {len(questions)} questions; pass one image (or None) per question")
-    if batch_size < 1:
-        raise UserError(f"batch_size must be >= 1, got {batch_size}")
+    check_generation(max_new_tokens=max_new_tokens, batch_size=batch_size)
     if not questions:
         return []
     tokenizer = processor.tokenizer
