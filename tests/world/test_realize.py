@@ -7,8 +7,10 @@ import pytest
 from lrm_llava.errors import UserError
 from lrm_llava.languages import ALL_CODES
 from lrm_llava.world import frames as F
-from lrm_llava.world.realize import REALIZERS, _cs_count, _hr_count, _ru_count, realize
+from lrm_llava.world.realize import REALIZERS, realize
 from lrm_llava.world.scene import COLORS, KINDS, POSITIONS, Obj
+
+_ru_count, _cs_count, _hr_count = (REALIZERS[code].count for code in ("ru", "cs", "hr"))
 
 SCENE = (Obj("circle", "red", "large", "left"), Obj("star", "blue", "small", "top"),
          Obj("heart", "yellow", "small", "center"))
