@@ -155,7 +155,7 @@ def test_packing_keeps_loss_and_gradients(train_model):
 
 
 def test_vision_cache_exact_and_reused(train_model, tmp_path):
-    from lrm_llava.train.loss import vision_features
+    from lrm_llava.model.forward import vision_features
 
     model, processor = train_model
     pixels = torch.randn(3, 3, 32, 32)

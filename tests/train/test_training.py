@@ -202,7 +202,8 @@ def test_recipe_errors_and_overrides(tmp_path):
     values = resolve_recipe("paper-vicuna7b", "pretrain", {"vision_path": "/v", "llm_path": "/l", "image_root": "/i",
                                                            "data": ["/d.json"], "learning_rate": 5e-4}, env={})
     assert values["learning_rate"] == 5e-4 and values["data"] == ["/d.json"]
-    with pytest.raises(UserError, match=r"unknown key\(s\) learnin_rate. Valid keys: .*learning_rate"):
+    # a --set typo is blamed on --set, with the close matches
+    with pytest.raises(UserError, match=r"^--set learnin_rate: unknown key learnin_rate \(did you mean learning_rate"):
         resolve_recipe("tiny", "pretrain", {"learnin_rate": 1})
     with pytest.raises(UserError, match="unknown recipe 'nope'"):
         resolve_recipe("nope", "pretrain")
@@ -241,3 +242,145 @@ def test_projector_lr_gives_the_projector_its_own_peak(data, stage1, tmp_path):
         assert sum(n for _, n, _ in groups) == len(record.projector_ids)
     # the log line reports the LM's rate, as without the option
     assert {json.loads(r)["lr"] for r in (out / "train_log.jsonl").read_text().splitlines()} == {1e-3}
+
+
+def test_bad_keys_and_values_name_their_source(tmp_path):
+    recipe = tmp_path / "mine.yaml"
+    recipe.write_text("tiny: true\nmax_step: 3\nfinetune:\n  lerning_rate: 1.0e-4\n", encoding="utf-8")
+    # an unknown key in the recipe file names the file (any section, not only the stage's)
+    with pytest.raises(UserError, match=rf"^{recipe}: unknown key\(s\) max_step \(did you mean max_steps.*\), "
+                                        r"finetune.lerning_rate \(did you mean learning_rate"):
+        resolve_recipe(recipe, "pretrain")
+    # a value of the wrong type: the key, the value and the type; blamed on --set or on the file
+    with pytest.raises(UserError, match=r"^--set max_steps: max_steps takes int, got 'abc'"):
+        resolve_recipe("tiny", "pretrain", parse_set(["max_steps=abc"]))
+    with pytest.raises(UserError, match=r"^--set bf16: bf16 takes bool \| None, got 'maybe'"):
+        resolve_recipe("tiny", "pretrain", parse_set(["bf16=maybe"]))
+    with pytest.raises(UserError, match=r"^--set save_strategy: save_strategy takes \{no, steps, epoch"):
+        resolve_recipe("tiny", "pretrain", parse_set(["save_strategy=sometimes"]))
+    recipe.write_text("tiny: true\nlora_r: eight\n", encoding="utf-8")
+    with pytest.raises(UserError, match=rf"^{recipe}: lora_r takes int, got 'eight'"):
+        resolve_recipe(recipe, "finetune")
+    # what YAML 1.1 leaves as text but means a number is cast; whole floats become ints
+    values = resolve_recipe("tiny", "pretrain", parse_set(["learning_rate=1e-4", "max_steps=1e1", "run_name=2024"]))
+    assert values["learning_rate"] == 1e-4 and values["max_steps"] == 10 and type(values["max_steps"]) is int
+    assert values["run_name"] == "2024"
+
+
+def test_train_cli_errors_and_list_keys(tmp_path):
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "lrm_llava.cli", "train", *args], env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    bad = cli("--stage", "pretrain", "--set", "max_steps=abc", "--print-config")
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert "--set max_steps" in bad.stderr and "'abc'" in bad.stderr and "int" in bad.stderr
+    typo = cli("--stage", "pretrain", "--set", "save_step=5", "--print-config")
+    assert typo.returncode == 1 and "Traceback" not in typo.stderr and "did you mean save_steps" in typo.stderr
+    assert "--list-keys" in cli("--help").stdout
+    listing = cli("--list-keys")
+    assert listing.returncode == 0
+    own, _, passed_on = listing.stdout.partition("TrainingArguments keys")
+    assert own.startswith("TrainConfig keys") and passed_on
+    # every key with its type, default and help: ours in the first part, transformers' in the second
+    assert "  vision_cache  (bool, default: False)\n      Run the frozen vision tower once" in own
+    assert "  max_steps  (int, default: -1)" in passed_on and "max_steps" not in own
+    assert "  learning_rate*  (float | None, default: None)\n      Peak learning rate" in passed_on
+    from lrm_llava.train.config import key_table, valid_keys
+
+    rows = key_table()
+    assert sorted(r["key"] for r in rows) == valid_keys()
+    assert all(r["help"] for r in rows if r["own"] or r["changed"])
+
+
+def test_recipe_yaml_of_a_run_loads_back(stage1, tmp_path):
+    cfg = load_recipe(stage1 / "recipe.yaml", "pretrain", {"output_dir": str(tmp_path / "again")})
+    assert cfg.stage == "pretrain" and cfg.tiny and cfg.max_steps == 4
+
+
+# -- resume after a kill during a checkpoint save ---------------------------------------------------
+class _CrashAfterSaveAt(TrainerCallback):
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_save(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            raise _Crash()
+
+
+def test_resume_skips_a_checkpoint_cut_by_a_kill(data, tmp_path, caplog):
+    from lrm_llava.train.trainer import checkpoint_problem
+
+    over = {"max_steps": 6, "save_steps": 2, "save_total_limit": 3}
+    full = run_training(_cfg("pretrain", data, tmp_path / "full", **over))
+    with pytest.raises(_Crash):
+        run_training(_cfg("pretrain", data, tmp_path / "cut", **over), callbacks=[_CrashAfterSaveAt(4)])
+    cut = tmp_path / "cut"
+    assert sorted(p.name for p in cut.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
+    assert checkpoint_problem(cut / "checkpoint-2") is None and checkpoint_problem(cut / "checkpoint-4") is None
+    # what a kill in the middle of saving checkpoint-4 leaves: the weights cut short, and no
+    # trainer_state.json (the Trainer writes it last)
+    weights = cut / "checkpoint-4" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    (cut / "checkpoint-4" / "trainer_state.json").unlink()
+    assert "no trainer_state.json" in checkpoint_problem(cut / "checkpoint-4")
+    with caplog.at_level("WARNING", logger="lrm_llava.train.trainer"):
+        resumed = run_training(_cfg("pretrain", data, cut, resume=True, **over))
+    said = [r.getMessage() for r in caplog.records if "incomplete checkpoint" in r.getMessage()]
+    assert len(said) == 1 and "checkpoint-4 (no trainer_state.json)" in said[0] and "checkpoint-2" in said[0]
+    a, b = _weights(full), _weights(resumed)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    steps = [json.loads(line)["step"] for line in (resumed / "train_log.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4, 5, 6]
+
+
+def test_checkpoint_completeness_rules(data, stage1, tmp_path):
+    import shutil
+
+    from lrm_llava.train.trainer import checkpoint_problem, checkpoints, last_complete_checkpoint
+
+    out = tmp_path / "out"
+    source = next(stage1.glob("checkpoint-*"))
+    for step in (2, 4, 6, 8):
+        shutil.copytree(source, out / f"checkpoint-{step}")
+    (out / "checkpoint-8" / "trainer_state.json").write_text('{"global_step": 8, "log_hi', encoding="utf-8")
+    shard = out / "checkpoint-6" / "model.safetensors"
+    shard.write_bytes(shard.read_bytes()[:-100])  # a torn file with trainer_state.json present still fails
+    assert [p.name for p in checkpoints(out)] == ["checkpoint-8", "checkpoint-6", "checkpoint-4", "checkpoint-2"]
+    assert "trainer_state.json is cut short" in checkpoint_problem(out / "checkpoint-8")
+    assert "model.safetensors does not open" in checkpoint_problem(out / "checkpoint-6")
+    assert last_complete_checkpoint(out) == out / "checkpoint-4"
+    assert (out / "checkpoint-8").is_dir() and (out / "checkpoint-6").is_dir()  # reported, not deleted
+    # an explicit resume_from_checkpoint that is incomplete is an error, not a crash later
+    with pytest.raises(UserError, match="checkpoint-6' is not a complete checkpoint"):
+        run_training(_cfg("pretrain", data, out, resume_from_checkpoint=str(out / "checkpoint-6")))
+
+
+# -- damaged input folders ---------------------------------------------------------------------------
+def test_damaged_input_folders_name_the_file(data, stage1, tmp_path):
+    import shutil
+
+    from lrm_llava.train import build_model_and_processor
+
+    broken_config = tmp_path / "broken_config"
+    shutil.copytree(stage1, broken_config, ignore=shutil.ignore_patterns("checkpoint-*"))
+    (broken_config / "config.json").write_text('{"model_type": "llava", ', encoding="utf-8")
+    torn = tmp_path / "torn"
+    shutil.copytree(stage1, torn, ignore=shutil.ignore_patterns("checkpoint-*"))
+    for name in ("model.safetensors", "projector.safetensors"):
+        (torn / name).write_bytes((torn / name).read_bytes()[:1000])
+    cases = [
+        ({"tiny": False, "init_from": str(broken_config)}, "finetune", r"init_from .*broken_config.*config\.json.*malformed JSON"),
+        ({"tiny": False, "init_from": str(torn)}, "finetune", r"init_from .*torn.*model\.safetensors is not a complete safetensors"),
+        ({"tiny": True, "projector": str(torn / "projector.safetensors")}, "finetune",
+         r"projector .*projector\.safetensors is not a complete safetensors"),
+        ({"tiny": False, "vision_path": str(broken_config), "llm_path": str(torn)}, "pretrain",
+         r"vision_path .*broken_config.*config\.json.*malformed JSON"),
+        ({"tiny": False, "vision_path": str(stage1), "llm_path": str(torn)}, "pretrain",
+         r"llm_path .*torn.*model\.safetensors is not a complete safetensors"),
+    ]
+    for over, stage, message in cases:
+        with pytest.raises(UserError, match=message):
+            build_model_and_processor(_cfg(stage, data, tmp_path / "x", **over))

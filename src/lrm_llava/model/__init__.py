@@ -1,4 +1,5 @@
-"""Model building, stage freezing, projector and checkpoint I/O for LRM-LLaVA.
+"""Model building, stage freezing, projector and checkpoint I/O, and the multimodal forward pieces
+(`model.forward`) for LRM-LLaVA.
 
     >>> from lrm_llava.model import build_tiny_model, build_model, apply_stage, save_model
     >>> model, processor = build_tiny_model()
@@ -14,6 +15,13 @@ from lrm_llava.model.build import (
     load_language_model,
     load_vision_tower,
     tiny_image_processor,
+)
+from lrm_llava.model.forward import (
+    merge_image_features,
+    project_features,
+    projector_zero,
+    unwrap_llava,
+    vision_features,
 )
 from lrm_llava.model.images import (
     ASPECT_RATIOS,
@@ -59,14 +67,19 @@ __all__ = [
     "load_language_model",
     "load_projector",
     "load_vision_tower",
+    "merge_image_features",
     "merge_lora",
     "num_image_tokens",
     "prepare_images",
     "preprocess_images",
+    "project_features",
+    "projector_zero",
     "read_projector_state",
     "save_model",
     "save_projector",
     "tiny_image_processor",
     "train_bpe_tokenizer",
     "trainable_parameter_names",
+    "unwrap_llava",
+    "vision_features",
 ]

@@ -5,9 +5,11 @@
         --projector runs/s1 --output-dir runs/s2 --set max_steps=10 --set learning_rate=1e-4
     lrm-llava train --recipe tiny --stage pretrain ... --resume         # continue from the last checkpoint
     lrm-llava train --list-recipes
+    lrm-llava train --list-keys                                        # every key --set / a recipe takes
     lrm-llava train --recipe paper-vicuna13b --stage pretrain --print-config
 
-Flags override recipe keys; `--set key=value` sets any TrainConfig / TrainingArguments key.
+Flags override recipe keys; `--set key=value` sets any TrainConfig / TrainingArguments key
+(`--list-keys` prints them all with type, default and help).
 Multi-GPU: `accelerate launch --config_file <config> -m lrm_llava.cli train ...` or
 `torchrun --nproc_per_node 8 -m lrm_llava.cli train ...` (docs/training.md).
 """
@@ -35,10 +37,12 @@ def register(subparsers) -> None:
     p.add_argument("--init-from", help="start from a complete Llava folder")
     p.add_argument("--template", help="chat template (vicuna_v1, vicuna_v1_nosystem, lrm_pretrain, plain, tokenizer)")
     p.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE", default=[],
-                   help="set any config key (repeatable), e.g. --set max_steps=10")
+                   help="set any config key (repeatable), e.g. --set max_steps=10; --list-keys lists them")
     p.add_argument("--resume", action="store_true", help="resume from the latest checkpoint in --output-dir")
     p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     p.add_argument("--list-recipes", action="store_true", help="list the shipped recipes and exit")
+    p.add_argument("--list-keys", action="store_true",
+                   help="list every key a recipe or --set takes (type, default, help) and exit")
     p.set_defaults(func=_main)
 
 
@@ -62,6 +66,11 @@ def _main(args) -> int:
     if args.list_recipes:
         for name in list_recipes():
             print(f"{name:20s} {read_recipe(name).get('description', '')}")
+        return 0
+    if args.list_keys:
+        from lrm_llava.train.config import format_key_table
+
+        print(format_key_table(), end="")
         return 0
     if not args.stage:
         raise UserError("pass --stage pretrain or --stage finetune")

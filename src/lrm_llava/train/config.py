@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
+import textwrap
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,7 @@ import torch
 from transformers import TrainingArguments
 
 from lrm_llava.errors import UserError
+from lrm_llava.options import field_default
 
 STAGE_LEARNING_RATES = {"pretrain": 1e-3, "finetune": 2e-5}
 """The paper's learning rate of each stage (used when `learning_rate` is not set)."""
@@ -38,111 +43,111 @@ def _bf16_supported() -> bool:
 class TrainConfig(TrainingArguments):
     """Configuration of one training stage (see the module docstring)."""
 
+    # Each option is declared once: its help text is the field's `metadata["help"]`, the same place
+    # TrainingArguments keeps its own; `lrm-llava train --list-keys` prints it (see `key_table`).
+
     # -- what to train --------------------------------------------------------------------------
-    stage: str = field(default="pretrain", metadata={"help": "Training stage: 'pretrain' (projector only) or 'finetune' (LLM + projector)."})
-    """Training stage: "pretrain" (projector only) or "finetune" (LM + projector; vision frozen)."""
-    tiny: bool = field(default=False, metadata={"help": "Build a tiny random Llava (tests, CI) instead of loading backbones."})
-    """Build a tiny random Llava (tests, CI) instead of loading vision/LLM folders."""
-    tiny_seed: int = field(default=0, metadata={"help": "Seed of the tiny model's weights (same seed, same model in both stages)."})
-    """Seed of the tiny model's weights; both stages must use the same one."""
-    vision_path: str | None = field(default=None, metadata={"help": "Local CLIP/SigLIP folder (with preprocessor_config.json)."})
-    """Local CLIP/SigLIP folder with its preprocessor_config.json (e.g. CLIP ViT-L/14-336)."""
-    llm_path: str | None = field(default=None, metadata={"help": "Local causal-LM folder with its tokenizer."})
-    """Local causal-LM folder with its tokenizer (e.g. Vicuna-13B)."""
-    init_from: str | None = field(default=None, metadata={"help": "Start from a complete Llava folder instead of vision_path + llm_path."})
-    """Start from a complete Llava folder (e.g. a stage-1 output) instead of vision_path + llm_path."""
-    projector: str | None = field(default=None, metadata={"help": "Stage-1 output folder or projector.safetensors that starts the projector."})
-    """Stage-1 output folder or its projector.safetensors: the projector stage 2 starts from."""
-    lora_enable: bool = field(default=False, metadata={"help": "Stage finetune: train LoRA adapters on the LM instead of all its weights."})
-    """Stage "finetune" only: LoRA adapters on the LM instead of full training (projector stays full)."""
-    lora_r: int = field(default=128, metadata={"help": "LoRA rank."})
-    """LoRA rank (LLaVA-1.5's LoRA recipe: 128)."""
-    lora_alpha: int = field(default=256, metadata={"help": "LoRA alpha."})
-    """LoRA scaling numerator (LLaVA-1.5: 256)."""
-    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout."})
-    """Dropout on the LoRA input."""
-    lora_target_modules: list[str] | None = field(default=None, metadata={"help": "LM linear layers that get LoRA (default: all attention + MLP projections)."})
-    """LM linear layers that get LoRA adapters; None: q/k/v/o and gate/up/down projections."""
+    stage: str = field(default="pretrain", metadata={"help": (
+        "Training stage: 'pretrain' (projector only) or 'finetune' (LM + projector; vision tower frozen).")})
+    tiny: bool = field(default=False, metadata={"help": (
+        "Build a tiny random Llava (tests, CI) instead of loading vision/LLM folders.")})
+    tiny_seed: int = field(default=0, metadata={"help": (
+        "Seed of the tiny model's weights; both stages must use the same one.")})
+    vision_path: str | None = field(default=None, metadata={"help": (
+        "Local CLIP/SigLIP folder with its preprocessor_config.json (e.g. CLIP ViT-L/14-336).")})
+    llm_path: str | None = field(default=None, metadata={"help": (
+        "Local causal-LM folder with its tokenizer (e.g. Vicuna-13B).")})
+    init_from: str | None = field(default=None, metadata={"help": (
+        "Start from a complete Llava folder (e.g. a stage-1 output) instead of vision_path + llm_path.")})
+    projector: str | None = field(default=None, metadata={"help": (
+        "Stage-1 output folder or its projector.safetensors: the projector stage 2 starts from.")})
+    lora_enable: bool = field(default=False, metadata={"help": (
+        "Stage 'finetune' only: LoRA adapters on the LM instead of full training (projector stays full).")})
+    lora_r: int = field(default=128, metadata={"help": "LoRA rank (LLaVA-1.5's LoRA recipe: 128)."})
+    lora_alpha: int = field(default=256, metadata={"help": "LoRA scaling numerator (LLaVA-1.5: 256)."})
+    lora_dropout: float = field(default=0.05, metadata={"help": "Dropout on the LoRA input."})
+    lora_target_modules: list[str] | None = field(default=None, metadata={"help": (
+        "LM linear layers that get LoRA adapters; None: q/k/v/o and gate/up/down projections.")})
 
     # -- data -----------------------------------------------------------------------------------
-    data: list[str] = field(default_factory=list, metadata={"help": "LLaVA JSON/JSONL files (one or more)."})
-    """One or more LLaVA JSON (list) or JSONL files."""
-    image_root: str | None = field(default=None, metadata={"help": "Folder the samples' image paths are relative to."})
-    """Folder the samples' `image` paths are relative to (paths may not leave it)."""
-    template: str | None = field(default=None, metadata={"help": "Chat template; default: the stage's (lrm_pretrain / vicuna_v1)."})
-    """Chat template (vicuna_v1, vicuna_v1_nosystem, lrm_pretrain, plain, tokenizer); None: the stage's default."""
-    image_aspect_ratio: str = field(default="pad", metadata={"help": "'pad' (LLaVA-1.5: square canvas in the mean colour) or 'resize'."})
-    """"pad" (LLaVA-1.5: paste on a square canvas of the processor's mean colour) or "resize"."""
-    model_max_length: int = field(default=2048, metadata={"help": "Longest sample in tokens (image tokens included); longer ones are dropped."})
-    """Longest sample in tokens, image tokens included; longer samples are dropped and counted."""
-    group_by_length: bool = field(default=True, metadata={"help": "Batch samples of one modality and similar token length together."})
-    """Batch samples of one modality and similar token length (mega-batched, seeded)."""
-    mega_batch_mult: int | None = field(default=None, metadata={"help": "Global batches per length-sorted mega-batch (None: up to 50)."})
-    """Global batches per length-sorted mega-batch of the grouped sampler; None: min(50, n / 4 batches)."""
-    on_bad_image: str = field(default="error", metadata={"help": "'error' stops at a missing/corrupt image; 'skip' skips and counts it."})
-    """"error": a missing, unreadable or oversized image stops the run; "skip": skip it and count it."""
-    max_image_pixels: int = field(default=64_000_000, metadata={"help": "Largest image (width x height) accepted: decompression-bomb guard."})
-    """Largest image (width × height) accepted: the decompression-bomb guard."""
+    data: list[str] = field(default_factory=list, metadata={"help": (
+        "One or more LLaVA JSON (list) or JSONL files.")})
+    image_root: str | None = field(default=None, metadata={"help": (
+        "Folder the samples' `image` paths are relative to (paths may not leave it).")})
+    template: str | None = field(default=None, metadata={"help": (
+        "Chat template (vicuna_v1, vicuna_v1_nosystem, lrm_pretrain, plain, tokenizer); "
+        "None: the stage's default (lrm_pretrain / vicuna_v1).")})
+    image_aspect_ratio: str = field(default="pad", metadata={"help": (
+        "'pad' (LLaVA-1.5: paste on a square canvas of the processor's mean colour) or 'resize'.")})
+    model_max_length: int = field(default=2048, metadata={"help": (
+        "Longest sample in tokens, image tokens included; longer samples are dropped and counted.")})
+    group_by_length: bool = field(default=True, metadata={"help": (
+        "Batch samples of one modality and similar token length (mega-batched, seeded).")})
+    mega_batch_mult: int | None = field(default=None, metadata={"help": (
+        "Global batches per length-sorted mega-batch of the grouped sampler; None: min(50, n / 4 batches).")})
+    on_bad_image: str = field(default="error", metadata={"help": (
+        "'error': a missing, unreadable or oversized image stops the run; 'skip': skip it and count it.")})
+    max_image_pixels: int = field(default=64_000_000, metadata={"help": (
+        "Largest image (width x height) accepted: the decompression-bomb guard.")})
 
     # -- speed-ups (docs/performance.md) -----------------------------------------------------------
-    packing: bool = field(default=False, metadata={"help": "Pack several samples per row (positions restart per sample, no attention across samples)."})
-    """Pack each micro-batch's samples into rows (block-diagonal causal attention; flash varlen on GPU)."""
-    packing_max_length: int | None = field(default=None, metadata={"help": "Most tokens per packed row; None: the longest sample of the batch."})
-    """Most tokens per packed row; None: the longest sample of each micro-batch."""
-    chunked_loss: bool = field(default=False, metadata={"help": "Linear + cross-entropy over trained tokens in chunks (Liger's fused kernel on GPU when installed)."})
-    """Compute the loss without materialising full logits (chunked torch, or Liger's fused kernel)."""
-    vision_cache: bool = field(default=False, metadata={"help": "Cache frozen vision-tower features per image (exact)."})
-    """Run the frozen vision tower once per distinct image and reuse its features (exact)."""
-    vision_cache_dir: str | None = field(default=None, metadata={"help": "Folder that keeps cached vision features across stages and runs."})
-    """Folder for the vision-feature cache (shared by both stages); None: memory only."""
-    data_memory_mb: float = field(default=0.0, metadata={"help": "MiB of tokenized samples and preprocessed images kept in memory (0: off)."})
-    """Keep tokenized samples and preprocessed images in memory up to this many MiB (0: off), so
-    that epochs after the first neither re-tokenize nor decode images. Pays on small multi-epoch
-    data (ShapeWorld); a one-epoch run on LLaVA-665k reads each sample once and gains nothing.
-    Served items are identical to uncached ones. Each dataloader worker keeps its own."""
+    packing: bool = field(default=False, metadata={"help": (
+        "Pack each micro-batch's samples into rows: positions restart per sample, block-diagonal causal "
+        "attention (flash varlen on GPU).")})
+    packing_max_length: int | None = field(default=None, metadata={"help": (
+        "Most tokens per packed row; None: the longest sample of each micro-batch.")})
+    chunked_loss: bool = field(default=False, metadata={"help": (
+        "Compute the loss over trained tokens without materialising full logits (chunked torch, or "
+        "Liger's fused kernel on GPU when installed).")})
+    vision_cache: bool = field(default=False, metadata={"help": (
+        "Run the frozen vision tower once per distinct image and reuse its features (exact).")})
+    vision_cache_dir: str | None = field(default=None, metadata={"help": (
+        "Folder for the vision-feature cache (shared by both stages and across runs); None: memory only.")})
+    # Pays on small multi-epoch data (ShapeWorld); a one-epoch run on LLaVA-665k reads each sample
+    # once and gains nothing. Each dataloader worker keeps its own.
+    data_memory_mb: float = field(default=0.0, metadata={"help": (
+        "Keep tokenized samples and preprocessed images in memory up to this many MiB (0: off), so that "
+        "epochs after the first neither re-tokenize nor decode images; served items are identical.")})
 
     # -- run ------------------------------------------------------------------------------------
-    resume: bool = field(default=False, metadata={"help": "Resume from the latest checkpoint in output_dir."})
-    """Resume from the latest checkpoint-* in output_dir (or from resume_from_checkpoint if set)."""
-    warmup_ratio: float = field(default=0.03, metadata={"help": "Linear warm-up over this share of the steps (used when warmup_steps is 0)."})
-    """Linear warm-up as a share of all steps (LLaVA: 0.03); used when `warmup_steps` is 0."""
-    accelerate_config: str | None = field(default=None, metadata={"help": "Shipped accelerate config this stage is meant to be launched with (informational)."})
-    """Name of the shipped accelerate config the recipe is meant to be launched with
-    (single_gpu, multi_gpu, fsdp, deepspeed_zero2, deepspeed_zero3); informational, see docs/training.md."""
-    description: str | None = field(default=None, metadata={"help": "Free text describing the recipe."})
-    """Free text describing the recipe (kept in recipe.yaml)."""
+    resume: bool = field(default=False, metadata={"help": (
+        "Resume from the latest complete checkpoint-* in output_dir (or from resume_from_checkpoint if set).")})
+    warmup_ratio: float = field(default=0.03, metadata={"help": (
+        "Linear warm-up as a share of all steps (LLaVA: 0.03); used when warmup_steps is 0.")})
+    accelerate_config: str | None = field(default=None, metadata={"help": (
+        "Name of the shipped accelerate config the recipe is meant to be launched with (single_gpu, "
+        "multi_gpu, fsdp, deepspeed_zero2, deepspeed_zero3); informational, see docs/training.md.")})
+    description: str | None = field(default=None, metadata={"help": (
+        "Free text describing the recipe (kept in recipe.yaml).")})
 
     # -- TrainingArguments defaults changed to the paper's -----------------------------------------
-    learning_rate: float | None = field(default=None, metadata={"help": "Peak learning rate; default: 1e-3 (pretrain) / 2e-5 (finetune)."})
-    """Peak learning rate; None: 1e-3 for "pretrain", 2e-5 for "finetune"."""
-    projector_lr: float | None = field(default=None, metadata={"help": "Peak learning rate of the projector (LLaVA's mm_projector_lr); default: learning_rate."})
-    """Peak learning rate of the projector (LLaVA's `mm_projector_lr`); None: `learning_rate`.
-    Same schedule as the rest; only the peak differs."""
-    num_train_epochs: float = field(default=1.0, metadata={"help": "Epochs (paper: 1)."})
-    """Epochs over the data (paper: 1)."""
+    learning_rate: float | None = field(default=None, metadata={"help": (
+        "Peak learning rate; None: 1e-3 for 'pretrain', 2e-5 for 'finetune'.")})
+    projector_lr: float | None = field(default=None, metadata={"help": (
+        "Peak learning rate of the projector (LLaVA's mm_projector_lr); None: learning_rate. Same "
+        "schedule as the rest; only the peak differs.")})
+    num_train_epochs: float = field(default=1.0, metadata={"help": "Epochs over the data (paper: 1)."})
     lr_scheduler_type: str = field(default="cosine", metadata={"help": "Learning-rate schedule (paper: cosine)."})
-    """Learning-rate schedule (paper: cosine)."""
     weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay (paper: 0)."})
-    """AdamW weight decay (paper: 0)."""
-    per_device_train_batch_size: int = field(default=16, metadata={"help": "Samples per device per micro-step."})
-    """Samples per device per micro-step (paper: 24 pretrain / 32 finetune on 8 GPUs)."""
-    bf16: bool | None = field(default=None, metadata={"help": "bf16 mixed precision; None: on where the GPU supports it."})
-    """bf16 mixed precision; None ("auto"): on iff a CUDA GPU with bf16 support is present."""
-    gradient_checkpointing: bool | None = field(default=False, metadata={"help": "Recompute activations in backward to save memory."})
-    """Recompute activations in the backward pass to save memory (paper recipes: true)."""
-    logging_steps: float = field(default=1, metadata={"help": "Log every N steps."})
-    """Optimizer steps between two log lines."""
-    save_steps: float = field(default=1000, metadata={"help": "Checkpoint every N steps."})
-    """Optimizer steps between two checkpoints (resume points)."""
-    save_total_limit: int | None = field(default=2, metadata={"help": "Keep at most this many checkpoints."})
-    """Checkpoints kept in output_dir (older ones are deleted)."""
-    remove_unused_columns: bool = field(default=False, metadata={"help": "Must stay False: the collator builds the model inputs."})
-    """Kept False: the collator already builds exactly the model's inputs."""
-    ddp_find_unused_parameters: bool | None = field(default=False, metadata={"help": "DDP unused-parameter search (off: every trainable parameter is used every step)."})
-    """DDP's unused-parameter search; off because `forward_and_loss` touches the projector even in
-    text-only batches, so every trainable parameter gets a gradient every step (faster DDP)."""
-    include_num_input_tokens_seen: str | bool = field(default="non_padding", metadata={"help": "Count non-padding tokens (tokens/s in the log line)."})
-    """Count non-padding tokens seen (feeds tokens/s of the log line)."""
+    per_device_train_batch_size: int = field(default=16, metadata={"help": (
+        "Samples per device per micro-step (paper: 24 pretrain / 32 finetune on 8 GPUs).")})
+    bf16: bool | None = field(default=None, metadata={"help": (
+        "bf16 mixed precision; None (auto): on iff a CUDA GPU with bf16 support is present.")})
+    gradient_checkpointing: bool | None = field(default=False, metadata={"help": (
+        "Recompute activations in the backward pass to save memory (paper recipes: true).")})
+    logging_steps: float = field(default=1, metadata={"help": "Optimizer steps between two log lines."})
+    save_steps: float = field(default=1000, metadata={"help": (
+        "Optimizer steps between two checkpoints (resume points).")})
+    save_total_limit: int | None = field(default=2, metadata={"help": (
+        "Checkpoints kept in output_dir (older ones are deleted).")})
+    remove_unused_columns: bool = field(default=False, metadata={"help": (
+        "Keep False: the collator already builds exactly the model's inputs.")})
+    # Off because `forward_and_loss` touches the projector even in text-only batches
+    # (`model.forward.projector_zero`), so every trainable parameter gets a gradient every step.
+    ddp_find_unused_parameters: bool | None = field(default=False, metadata={"help": (
+        "DDP's unused-parameter search; off: every trainable parameter gets a gradient every step (faster DDP).")})
+    include_num_input_tokens_seen: str | bool = field(default="non_padding", metadata={"help": (
+        "Count non-padding tokens seen (feeds tokens/s of the log line).")})
 
     def __post_init__(self) -> None:
         from lrm_llava.model.images import check_aspect_ratio
@@ -207,6 +212,155 @@ OWN_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name not
 def valid_keys() -> list[str]:
     """Every key a recipe or `--set` may use."""
     return sorted(f.name for f in dataclasses.fields(TrainConfig) if f.init and not f.name.startswith("_"))
+
+
+# -- key types: checking recipe / --set values, and --list-keys -------------------------------------
+@functools.cache
+def _type_hints() -> dict[str, Any]:
+    # TrainConfig's annotations are strings (postponed evaluation); resolve them once, with
+    # TrainingArguments' own, to real types.
+    return typing.get_type_hints(TrainConfig)
+
+
+def key_type(key: str) -> Any:
+    """The annotated type of config key `key` (e.g. `int`, `str | None`, `list[str]`)."""
+    return _type_hints().get(key, Any)
+
+
+def type_name(tp: Any) -> str:
+    """A short readable name of a type annotation: "int", "str | None", "list[str]", "{no, steps, epoch}"."""
+    if tp is type(None):
+        return "None"
+    args = typing.get_args(tp)
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        if any(isinstance(a, type) and issubclass(a, enum.Enum) for a in args):
+            args = tuple(a for a in args if a is not str)  # `SchedulerType | str`: the str must name a member
+        return " | ".join(dict.fromkeys(type_name(a) for a in args))
+    if origin is typing.Literal:
+        return " | ".join(repr(a) for a in args)
+    if origin is not None:
+        return f"{getattr(origin, '__name__', str(origin))}[{', '.join(type_name(a) for a in args)}]"
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return "{" + ", ".join(str(m.value) for m in tp) + "}"
+    return getattr(tp, "__name__", str(tp))
+
+
+_NO = object()
+
+
+def _cast(tp: Any, value: Any) -> Any:
+    """`value` as type `tp` (a numeric string as a number, an integral float as an int), or _NO."""
+    if tp is Any:
+        return value
+    if tp is type(None):
+        return value if value is None else _NO
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        enums = [a for a in args if isinstance(a, type) and issubclass(a, enum.Enum)]
+        if enums and isinstance(value, str):
+            # `SchedulerType | str` and the like: the string must name a member.
+            return value if any(value in {str(m.value) for m in e} for e in enums) else _NO
+        for exact in (True, False):  # a member the value already is wins over a conversion
+            for arg in args:
+                if exact and not _is_instance(arg, value):
+                    continue
+                cast = _cast(arg, value)
+                if cast is not _NO:
+                    return cast
+        return _NO
+    if origin is typing.Literal:
+        return value if value in args else _NO
+    if origin in (list, tuple):
+        return value if isinstance(value, (list, tuple)) else _NO
+    if origin is dict or tp is dict:
+        return value if isinstance(value, dict) else _NO
+    if tp is bool:
+        return value if isinstance(value, bool) else _NO
+    if tp is int:
+        if isinstance(value, str):
+            value = _number(value)
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value if isinstance(value, int) and not isinstance(value, bool) else _NO
+    if tp is float:
+        if isinstance(value, str):
+            value = _number(value)
+        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else _NO
+    if tp is str:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)  # `--set run_name=2024` reads as a number
+        return value if isinstance(value, str) else _NO
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return value if value in {m.value for m in tp} or isinstance(value, tp) else _NO
+    return value  # a class no recipe value can be (ParallelismConfig, ...): leave it to transformers
+
+
+def _is_instance(tp: Any, value: Any) -> bool:
+    if tp is type(None):
+        return value is None
+    origin = typing.get_origin(tp) or tp
+    if origin is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if origin is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(origin, type) and isinstance(value, origin)
+
+
+def _number(text: str) -> Any:
+    """YAML 1.1 reads `1e-3` as a string: the number it means, or the text unchanged."""
+    for cast in (int, float):
+        try:
+            return cast(text.strip())
+        except ValueError:
+            continue
+    return text
+
+
+def check_value(key: str, value: Any) -> Any:
+    """`value` for config key `key`, cast where the type says (numeric strings to numbers, an integral
+    float to an int); ValueError "<key> takes <type>, got <value>" when it cannot be."""
+    tp = key_type(key)
+    if key == "data" and isinstance(value, str):
+        value = [value]
+    out = _cast(tp, value)
+    if out is _NO:
+        raise ValueError(f"{key} takes {type_name(tp)}, got {value!r}")
+    return out
+
+
+def key_table() -> list[dict[str, Any]]:
+    """Every settable key with its type, default and help text: TrainConfig's own keys first
+    (`own`: True), then the TrainingArguments keys it passes on (`changed`: TrainConfig sets
+    another default than transformers)."""
+    base = TrainingArguments.__dataclass_fields__
+    rows = []
+    for f in dataclasses.fields(TrainConfig):
+        if not f.init or f.name.startswith("_"):
+            continue
+        default = field_default(TrainConfig, f.name)
+        rows.append({"key": f.name, "type": type_name(key_type(f.name)), "default": _plain(default),
+                     "help": " ".join(str(f.metadata.get("help", "")).replace("%%", "%").split()), "own": f.name in OWN_FIELDS,
+                     "changed": f.name in base and f.name not in OWN_FIELDS
+                     and _plain(field_default(TrainingArguments, f.name)) != _plain(default)})
+    return sorted(rows, key=lambda r: (not r["own"], r["key"]))
+
+
+def format_key_table(width: int = 100) -> str:
+    """`key_table()` as the text `lrm-llava train --list-keys` prints."""
+    out: list[str] = []
+    section = None
+    for row in key_table():
+        if row["own"] is not section:
+            section = row["own"]
+            out.append("" if out else None)
+            out.append("TrainConfig keys (LRM-LLaVA):" if section else
+                       "TrainingArguments keys (passed on to transformers; * = default changed by LRM-LLaVA):")
+        mark = "*" if row["changed"] else ""
+        out.append(f"  {row['key']}{mark}  ({row['type']}, default: {row['default']!r})")
+        if row["help"]:
+            out.extend(textwrap.wrap(row["help"], width, initial_indent="      ", subsequent_indent="      "))
+    return "\n".join(line for line in out if line is not None) + "\n"
 
 
 def _plain(value: Any) -> Any:

@@ -12,7 +12,8 @@ cross-entropy, sum / `num_items_in_batch` or mean) to float rounding.
 `fast_forward_and_loss` is the drop-in replacement for `lrm_llava.train.trainer.forward_and_loss`
 used when any speed-up is on: vision features from a `VisionFeatureCache` (exact), packed rows
 (position ids restarting per sample, block-diagonal causal attention, see `train.packing`) and the
-chunked loss.
+chunked loss. The multimodal pieces (feature selection, projection, the merge into the text
+embeddings) are `lrm_llava.model.forward`'s, shared with the plain path's transformers forward.
 
     from lrm_llava.train.loss import chunked_linear_cross_entropy
     loss = chunked_linear_cross_entropy(hidden, model.lm_head.weight, labels, num_items_in_batch=n)
@@ -27,6 +28,13 @@ import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
 from lrm_llava.chat.templates import IGNORE_INDEX
+from lrm_llava.model.forward import (
+    merge_image_features,
+    project_features,
+    projector_zero,
+    unwrap_llava,
+    vision_features,
+)
 
 DEFAULT_CHUNK_SIZE = 1024
 """Trained positions per logits chunk (1024 × 32k vocab × 4 bytes = 128 MiB of fp32 logits)."""
@@ -108,48 +116,6 @@ def chunked_linear_cross_entropy(
 
 
 # -- the fast forward -------------------------------------------------------------------------------
-def unwrap_llava(model):
-    """The `LlavaForConditionalGeneration` inside DDP / PEFT wrappers (LoRA layers stay in place)."""
-    inner = getattr(model, "module", model)  # DDP / DeepSpeed engine
-    for _ in range(3):  # PeftModel -> LoraModel -> Llava
-        if hasattr(inner, "lm_head") and hasattr(getattr(inner, "model", None), "multi_modal_projector"):
-            return inner
-        inner = getattr(inner, "base_model", None) or getattr(inner, "model", None)
-        if inner is None:
-            break
-    raise TypeError("fast_forward_and_loss needs a LlavaForConditionalGeneration (optionally in DDP/PEFT)")
-
-
-def vision_features(llava, pixel_values: torch.Tensor) -> torch.Tensor:
-    """What the projector reads: the vision tower's selected layer(s), CLS dropped for "default".
-
-    The same selection as transformers' `LlavaModel.get_image_features`, minus the projector.
-    """
-    config = llava.config
-    layer = config.vision_feature_layer
-    out = llava.model.vision_tower(pixel_values, output_hidden_states=True, return_dict=True)
-    layers = [layer] if isinstance(layer, int) else list(layer)
-    picked = [out.hidden_states[i] for i in layers]
-    if config.vision_feature_select_strategy == "default":
-        picked = [h[:, 1:] for h in picked]
-    return picked[0] if len(picked) == 1 else torch.cat(picked, dim=-1)
-
-
-def multimodal_embeddings(llava, input_ids: torch.Tensor, image_features: torch.Tensor | None) -> torch.Tensor:
-    """Token embeddings with the projected image features written into the `<image>` positions."""
-    embeds = llava.model.get_input_embeddings()(input_ids)
-    if image_features is None:
-        return embeds
-    mask = input_ids == llava.config.image_token_id
-    if int(mask.sum()) != image_features.shape[0] * image_features.shape[1]:
-        raise ValueError(
-            f"{int(mask.sum())} image tokens in the batch but {image_features.shape[0]} images × "
-            f"{image_features.shape[1]} features"
-        )
-    features = image_features.to(embeds.dtype).reshape(-1, embeds.shape[-1])
-    return embeds.masked_scatter(mask.unsqueeze(-1), features)
-
-
 def fast_forward_and_loss(
     model,
     inputs: dict[str, Any],
@@ -174,18 +140,15 @@ def fast_forward_and_loss(
     llava = unwrap_llava(model)
     input_ids, labels = inputs["input_ids"], inputs["labels"]
     pixel_values = inputs.get("pixel_values")
-    image_features = None
+    features = None
     if pixel_values is not None:
-        tower = llava.model.vision_tower
-        pixel_values = pixel_values.to(next(tower.parameters()).dtype)
+        pixel_values = pixel_values.to(next(llava.model.vision_tower.parameters()).dtype)
         if vision_cache is not None:
             feats = vision_cache.features(llava, pixel_values)
         else:
-            # A frozen tower needs no graph (the plain path builds none either: no parameter needs grad).
-            with torch.set_grad_enabled(torch.is_grad_enabled() and any(p.requires_grad for p in tower.parameters())):
-                feats = vision_features(llava, pixel_values)
-        image_features = llava.model.multi_modal_projector(feats)
-    embeds = multimodal_embeddings(llava, input_ids, image_features)
+            feats = vision_features(llava, pixel_values)  # a frozen tower runs without autograd
+        features = project_features(llava, feats)
+    embeds = merge_image_features(llava, input_ids, features)
     attention_mask = inputs.get("attention_mask")
     position_ids = inputs.get("position_ids")
     if position_ids is not None:
@@ -205,7 +168,5 @@ def fast_forward_and_loss(
         loss = llava.loss_function(logits=logits, labels=labels, vocab_size=logits.shape[-1],
                                    num_items_in_batch=num_items_in_batch)
     if pixel_values is None:
-        from lrm_llava.train.trainer import _projector_zero
-
-        loss = loss + _projector_zero(model)
+        loss = loss + projector_zero(model)
     return loss, CausalLMOutputWithPast(loss=loss, logits=logits)

@@ -3,8 +3,9 @@
 Keys at the top level apply to both stages; the stage's section overrides them; `--set key=value`
 flags (and named CLI flags) override both. String values may hold `${VAR}` placeholders, filled
 from the environment (local model paths: `${VISION_PATH}`, `${LLM_PATH}`); a placeholder that is
-still needed and has no variable raises `UserError` naming the variable to set. Unknown keys raise
-`UserError` listing the valid ones.
+still needed and has no variable raises `UserError` naming the variable to set. An unknown key
+(with its close matches) or a value that is not of the key's type raises `UserError` naming the
+recipe file, or the `--set` flag for keys given there; `lrm-llava train --list-keys` lists them.
 
 Shipped recipes (src/lrm_llava/recipes/): paper-vicuna13b, paper-vicuna7b, paper-llama2-13b,
 paper-llama3-8b, tiny. A recipe is given by name or by path; `recipe.yaml` written next to a
@@ -15,7 +16,7 @@ trained model is itself a recipe.
 
 from __future__ import annotations
 
-import dataclasses
+import difflib
 import os
 import re
 from collections.abc import Mapping
@@ -27,7 +28,7 @@ import yaml
 from lrm_llava.chat.templates import STAGE_NAMES
 from lrm_llava.errors import UserError
 from lrm_llava.options import load_yaml
-from lrm_llava.train.config import TrainConfig, valid_keys
+from lrm_llava.train.config import TrainConfig, check_value, valid_keys
 
 RECIPE_DIR = Path(__file__).resolve().parent.parent / "recipes"
 """Folder of the shipped recipes."""
@@ -85,24 +86,14 @@ def _expand(value: Any, key: str, source: str, env: Mapping[str, str]) -> Any:
     return value
 
 
-def _coerce(key: str, value: Any) -> Any:
-    """YAML 1.1 reads `1e-3` as a string: turn numeric strings into numbers for numeric fields."""
-    field = TrainConfig.__dataclass_fields__[key]
-    kind = str(field.type)
-    if isinstance(value, str):
-        if "float" in kind:
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        if kind.startswith("int"):
-            try:
-                return int(value)
-            except ValueError:
-                pass
-    if key == "data" and isinstance(value, str):
-        return [value]
-    return value
+def _unknown(keys: list[str], valid: set[str]) -> str:
+    """"a (did you mean b?), finetune.c" for unknown keys (a stage section's with its prefix), with
+    their close matches among the valid ones."""
+    parts = []
+    for key in keys:
+        close = difflib.get_close_matches(key.rpartition(".")[2], sorted(valid), n=3)
+        parts.append(f"{key} (did you mean {' or '.join(close)}?)" if close else key)
+    return ", ".join(parts)
 
 
 def resolve_recipe(
@@ -111,25 +102,47 @@ def resolve_recipe(
     overrides: Mapping[str, Any] | None = None,
     *,
     env: Mapping[str, str] | None = None,
+    overrides_source: str = "--set",
 ) -> dict[str, Any]:
-    """Merge shared keys, the stage section and `overrides`; fill placeholders; check keys."""
+    """Merge shared keys, the stage section and `overrides`; fill placeholders; check keys and types.
+
+    An unknown key or a value of the wrong type is a `UserError` that blames where it came from:
+    the recipe file, or `overrides_source` (the `--set` flag) for keys of `overrides`.
+    """
     source = str(recipe_file(recipe))
     raw = read_recipe(recipe)
     if stage not in STAGE_NAMES:
         raise UserError(f"unknown stage {stage!r}; choose one of {', '.join(STAGE_NAMES)}")
     merged: dict[str, Any] = {k: v for k, v in raw.items() if k not in STAGE_NAMES}
-    section = raw.get(stage) or {}
-    if not isinstance(section, dict):
-        raise UserError(f"{source}: section {stage!r} must be a mapping of keys")
-    merged.update(section)
-    merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    merged["stage"] = stage
     valid = set(valid_keys())
     unknown = sorted(k for k in merged if k not in valid)
+    for name in STAGE_NAMES:  # both sections: a typo in the other stage's is found now, not later
+        section = raw.get(name) or {}
+        if not isinstance(section, dict):
+            raise UserError(f"{source}: section {name!r} must be a mapping of keys")
+        unknown += sorted(f"{name}.{k}" for k in section if k not in valid)
     if unknown:
-        raise UserError(f"{source}: unknown key(s) {', '.join(unknown)}. Valid keys: {', '.join(sorted(valid))}")
+        raise UserError(f"{source}: unknown key(s) {_unknown(unknown, valid)}. "
+                        "Fix the recipe; `lrm-llava train --list-keys` lists every key.")
+    merged.update(raw.get(stage) or {})
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    for key in sorted(given):
+        if key not in valid:
+            raise UserError(f"{overrides_source} {key}: unknown key {_unknown([key], valid)}. "
+                            "`lrm-llava train --list-keys` lists every key.")
+    merged.update(given)
+    merged["stage"] = stage
     env = os.environ if env is None else env
-    return {k: _coerce(k, _expand(v, k, source, env)) for k, v in merged.items()}
+    out = {}
+    for key, value in merged.items():
+        where = f"{overrides_source} {key}" if key in given else source
+        value = _expand(value, key, where, env)
+        try:
+            out[key] = check_value(key, value)
+        except ValueError as err:
+            fix = "fix the value" if key in given else "fix the recipe"
+            raise UserError(f"{where}: {err}; {fix} (`lrm-llava train --list-keys` shows every key's type)") from None
+    return out
 
 
 def load_recipe(
@@ -146,12 +159,8 @@ def load_recipe(
     except (TypeError, ValueError) as err:
         if isinstance(err, UserError):
             raise
-        raise UserError(f"{recipe_file(recipe)} (stage {stage}): invalid setting: {err}") from None
-
-
-def config_fields() -> list[dataclasses.Field]:
-    """The fields of TrainConfig (for help texts)."""
-    return list(dataclasses.fields(TrainConfig))
+        raise UserError(f"stage {stage} (recipe {recipe_file(recipe)} and the flags / --set): invalid "
+                        f"setting: {err}") from None
 
 
 def stage_overrides(overrides: dict, stage: str) -> dict:

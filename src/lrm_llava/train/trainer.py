@@ -5,8 +5,9 @@ config.json (LlavaForConditionalGeneration), model.safetensors, tokenizer and pr
 `projector.safetensors` (the stage-1 result LLaVA users expect), `recipe.yaml` (the resolved
 config; it loads back as a recipe), `data_stats.json` (kept / dropped / skipped samples) and
 `train_log.jsonl` (one JSON object per logging step). Checkpoints (`checkpoint-N/`) are written
-every `save_steps`; `resume` continues from the latest one with the same data order, RNG states
-and learning-rate schedule.
+every `save_steps`; `resume` continues from the latest complete one (a run killed while saving
+leaves an incomplete newest folder, which is reported and skipped) with the same data order, RNG
+states and learning-rate schedule.
 
 The pieces a performance pass will replace are small functions here, not Trainer internals:
 `build_model_and_processor` (cached vision features would start here), `build_dataset` /
@@ -21,8 +22,11 @@ routes the loss through `forward_and_loss`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import pickle
+import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -33,10 +37,12 @@ import yaml
 from tqdm.auto import tqdm
 from transformers import Trainer, TrainerCallback
 from transformers.trainer_callback import ProgressCallback
-from transformers.trainer_utils import get_last_checkpoint, set_seed
+from transformers.trainer_utils import set_seed
 
 from lrm_llava.data import LengthGroupedSampler, LlavaCollator, LlavaDataset, read_samples
 from lrm_llava.errors import UserError
+from lrm_llava.jsonio import read_json
+from lrm_llava.model.forward import projector_zero
 from lrm_llava.train.config import TrainConfig, config_to_dict
 
 logger = logging.getLogger(__name__)
@@ -46,13 +52,71 @@ LOG_FILE = "train_log.jsonl"
 
 
 # -- building blocks ------------------------------------------------------------------------------
+def check_model_files(path: str | Path, what: str) -> None:
+    """UserError naming the file when a model folder (or file) given as `what` is damaged: a top-level
+    JSON file (config.json, a safetensors index, processor/tokenizer files) that does not parse, or a
+    .safetensors file that does not open (truncated by a cut copy or a killed save, or not safetensors).
+
+    Cheap: JSON files are small and safetensors are checked by their header, which records the
+    length the file must have. A path that does not exist is left to the loader's own message."""
+    path = Path(path)
+    if path.is_file():
+        files = [path] if path.suffix in (".json", ".safetensors") else []
+    elif path.is_dir():
+        files = sorted(path.glob("*.json")) + sorted(path.glob("*.safetensors"))
+    else:
+        return
+    for file in files:
+        if file.suffix == ".json":
+            try:
+                read_json(file)
+            except UserError as err:
+                raise UserError(f"{what} {str(path)!r}: {err}") from None
+            continue
+        problem = _safetensors_problem(file)
+        if problem:
+            raise UserError(f"{what} {str(path)!r}: {file} is not a complete safetensors file ({problem}); "
+                            "copy or save it again")
+
+
+def _safetensors_problem(file: Path) -> str | None:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(file), framework="pt"):
+            return None
+    except Exception as err:  # safetensors raises its own error types
+        return str(err) or type(err).__name__
+
+
+@contextlib.contextmanager
+def _loading(what: str):
+    """Turn a loader's failure on a damaged folder into a UserError naming the folder (what
+    `check_model_files` cannot see, e.g. a config.json that parses but is not a model config)."""
+    from huggingface_hub.errors import StrictDataclassError  # a config value of the wrong type
+    from safetensors import SafetensorError
+
+    errors = (OSError, ValueError, TypeError, RuntimeError, KeyError, EOFError, pickle.UnpicklingError,
+              SafetensorError, StrictDataclassError)
+    try:
+        yield
+    except UserError:
+        raise
+    except errors as err:
+        raise UserError(f"{what} cannot be loaded ({type(err).__name__}: {err}); is it complete and "
+                        "made for this model?") from None
+
+
 def build_model_and_processor(cfg: TrainConfig):
     """The model to train and its processor: tiny, from a Llava folder, or from vision + LLM folders.
 
-    The projector comes from `cfg.projector` (stage-1 output) when given.
+    The projector comes from `cfg.projector` (stage-1 output) when given. Damaged input folders
+    (a broken JSON file, a truncated .safetensors) are a UserError naming the file.
     """
     from lrm_llava.model import build_model, build_tiny_model, load_projector
 
+    if cfg.projector:
+        check_model_files(cfg.projector, "projector")
     if cfg.tiny:
         model, processor = build_tiny_model(seed=cfg.tiny_seed, image_aspect_ratio=cfg.image_aspect_ratio)
     elif cfg.init_from:
@@ -61,15 +125,27 @@ def build_model_and_processor(cfg: TrainConfig):
         folder = Path(cfg.init_from)
         if not (folder / "config.json").is_file():
             raise UserError(f"init_from {str(folder)!r} is not a model folder (no config.json)")
-        model = LlavaForConditionalGeneration.from_pretrained(folder)
-        processor = AutoProcessor.from_pretrained(folder)
+        check_model_files(folder, "init_from")
+        config = read_json(folder / "config.json")
+        model_type = config.get("model_type") if isinstance(config, dict) else None
+        if model_type != "llava":
+            # transformers would build a default-sized Llava around a foreign config: a 7B model.
+            raise UserError(f"init_from {str(folder)!r}: config.json has model_type {model_type!r}, not 'llava'; "
+                            "pass a Llava folder (a stage output), or vision_path + llm_path")
+        with _loading(f"init_from {str(folder)!r}"):
+            model = LlavaForConditionalGeneration.from_pretrained(folder)
+            processor = AutoProcessor.from_pretrained(folder)
     else:
         if not cfg.vision_path or not cfg.llm_path:
             raise UserError("say what to train: set vision_path and llm_path (local folders), init_from "
                             "(a Llava folder) or tiny: true")
-        model, processor = build_model(cfg.vision_path, cfg.llm_path, image_aspect_ratio=cfg.image_aspect_ratio)
+        check_model_files(cfg.vision_path, "vision_path")
+        check_model_files(cfg.llm_path, "llm_path")
+        with _loading(f"vision_path {cfg.vision_path!r} / llm_path {cfg.llm_path!r}"):
+            model, processor = build_model(cfg.vision_path, cfg.llm_path, image_aspect_ratio=cfg.image_aspect_ratio)
     if cfg.projector:
-        load_projector(model, cfg.projector)
+        with _loading(f"projector {cfg.projector!r}"):
+            load_projector(model, cfg.projector)
     elif cfg.stage == "finetune" and not cfg.init_from:
         logger.warning("stage finetune without a stage-1 projector: the projector starts random "
                        "(pass --projector <stage-1 output folder>)")
@@ -136,18 +212,8 @@ def forward_and_loss(model, inputs: dict[str, torch.Tensor], num_items_in_batch=
     outputs = model(**kwargs)
     loss = outputs.loss
     if inputs.get("pixel_values") is None:
-        loss = loss + _projector_zero(model)
+        loss = loss + projector_zero(model)
     return loss, outputs
-
-
-def _projector_zero(model) -> torch.Tensor:
-    inner = getattr(model, "module", model)  # DDP
-    projector = inner.model.multi_modal_projector
-    params = [p for p in projector.parameters() if p.requires_grad]
-    if not params:
-        return torch.zeros((), device=next(inner.parameters()).device)
-    dummy = torch.zeros(1, 1, projector.linear_1.in_features, device=params[0].device, dtype=params[0].dtype)
-    return projector(dummy).sum() * 0.0
 
 
 # -- trainer --------------------------------------------------------------------------------------
@@ -291,19 +357,76 @@ class DenseLogCallback(ProgressCallback):
 
 
 # -- the job --------------------------------------------------------------------------------------
+def checkpoint_problem(folder: Path) -> str | None:
+    """Why the Trainer checkpoint `folder` is incomplete, or None when it is complete.
+
+    The HF Trainer writes a checkpoint in order: weights, optimizer, scheduler, RNG states, and
+    `trainer_state.json` last. A run killed during a save leaves a folder without (or with a torn)
+    `trainer_state.json`, often with a truncated .safetensors; such a folder cannot be resumed.
+    """
+    from transformers.trainer import TRAINER_STATE_NAME
+
+    state = folder / TRAINER_STATE_NAME
+    if not state.is_file():
+        return f"no {TRAINER_STATE_NAME}"
+    try:
+        read_json(state)
+    except UserError:
+        return f"{TRAINER_STATE_NAME} is cut short"
+    for file in sorted(folder.glob("*.safetensors")):
+        problem = _safetensors_problem(file)
+        if problem:
+            return f"{file.name} does not open: {problem}"
+    return None
+
+
+def checkpoints(out: Path) -> list[Path]:
+    """The `checkpoint-N` folders in `out`, newest (highest N) first."""
+    from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+    if not out.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in out.iterdir()
+             if p.is_dir() and (m := re.fullmatch(PREFIX_CHECKPOINT_DIR + r"-(\d+)", p.name))]
+    return [p for _, p in sorted(found, key=lambda sp: -sp[0])]
+
+
+def last_complete_checkpoint(out: Path) -> Path | None:
+    """The newest complete checkpoint in `out`; incomplete newer ones are reported in one log line
+    and left on disk (a later save of the same step replaces them)."""
+    skipped = []
+    for folder in checkpoints(out):
+        problem = checkpoint_problem(folder)
+        if problem is None:
+            break
+        skipped.append(f"{folder.name} ({problem})")
+    else:
+        folder = None
+    if skipped:
+        logger.warning("resume: ignoring incomplete checkpoint(s) in %s, kept on disk: %s; resuming from %s",
+                       out, "; ".join(skipped), folder.name if folder is not None else "scratch")
+    return folder
+
+
 def _resume_checkpoint(cfg: TrainConfig) -> str | None:
     out = Path(cfg.output_dir)
     if cfg.resume_from_checkpoint:
-        return str(cfg.resume_from_checkpoint)
-    last = get_last_checkpoint(str(out)) if out.is_dir() else None
-    if cfg.resume:
-        if last is None:
-            logger.warning("resume: no checkpoint-* in %s, starting from scratch", out)
-        return last
-    if last is not None:
-        raise UserError(f"{out} already holds checkpoints ({Path(last).name}); pass --resume to continue "
-                        "that run, or choose another --output-dir")
-    return None
+        chosen = Path(cfg.resume_from_checkpoint)
+        problem = checkpoint_problem(chosen) if chosen.is_dir() else "not a folder"
+        if problem:
+            raise UserError(f"resume_from_checkpoint {str(chosen)!r} is not a complete checkpoint ({problem}); "
+                            "pick an earlier checkpoint-N, or pass --resume to take the last complete one")
+        return str(chosen)
+    found = checkpoints(out)
+    if not cfg.resume:
+        if found:
+            raise UserError(f"{out} already holds checkpoints ({found[0].name}); pass --resume to continue "
+                            "that run, or choose another --output-dir")
+        return None
+    last = last_complete_checkpoint(out)
+    if last is None and not found:
+        logger.warning("resume: no checkpoint-* in %s, starting from scratch", out)
+    return str(last) if last is not None else None
 
 
 def _params_sharded(trainer: Trainer) -> bool:

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import torch
 
+from lrm_llava.model.forward import vision_features
+
 
 def _tower_tag(llava) -> str:
     cfg = llava.config
@@ -82,8 +84,6 @@ class VisionFeatureCache:
     def features(self, llava, pixel_values: torch.Tensor) -> torch.Tensor:
         """(N, tokens, hidden) projector inputs for `pixel_values` (N, 3, H, W); misses run the tower
         in one batch. Stored on the CPU; returned on the pixels' device in the tower's dtype."""
-        from lrm_llava.train.loss import vision_features
-
         tag = _tower_tag(llava)
         keys = [image_key(px, tag) for px in pixel_values]
         found = [self._load(k) for k in keys]
