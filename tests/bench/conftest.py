@@ -15,11 +15,14 @@ def bench_root(tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def translated_root(tmp_path_factory) -> Path:
-    """English + German + Chinese + Czech (pseudo backend) of all four benchmarks. Read-only."""
+    """English + German + Chinese + Czech (pseudo backend) of all four benchmarks. Read-only.
+
+    Text-only translations (`images="shared"`): the images are read from `en`, which the shared-image
+    tests rely on; self-contained folders (the default) are tested in test_bench_publish.py."""
     from lrm_llava.bench.translation import TranslateConfig, translate_benchmark
 
     root = make_bench_root(tmp_path_factory.mktemp("translated") / "bench")
     for bench in ("mme", "pope", "mmbench", "seed"):
         translate_benchmark(TranslateConfig(benchmark=bench, src=root, out=root, languages="de,zh,cs",
-                                            backend="pseudo", progress=False))
+                                            backend="pseudo", progress=False, images="shared"))
     return root

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from lrm_llava.bench.common import BENCHMARKS, benchmark_dir
 from lrm_llava.bench.formats import MODULES
+from lrm_llava.bench.formats import load as load_document
 from lrm_llava.errors import UserError
 from lrm_llava.jsonio import write_text
 from lrm_llava.languages import ENGLISH, get, parse_languages
@@ -83,7 +84,8 @@ def bleu_agreement(config: BleuConfig) -> list[dict]:
             da, db = benchmark_dir(a_root, bench, lang), benchmark_dir(b_root, bench, lang)
             if not (da.is_dir() and db.is_dir()):
                 continue
-            res = compare(module.segments(module.load(da), lang), module.segments(module.load(db), lang), lang)
+            res = compare(module.segments(load_document(bench, da), lang),
+                          module.segments(load_document(bench, db), lang), lang)
             rows += [{"benchmark": bench, "language": lang, "metric": m, "value": v} for m, v in res.items()]
     if not rows:
         raise UserError(f"no benchmark × language present in both {a_root} and {b_root}")

@@ -7,10 +7,14 @@ by the official rules, and report like the paper's Table 1 / Figure 1.
     results = run_eval(EvalConfig(model="runs/model", bench_root="bench", out="runs/eval"))
     write_report(results, "runs/eval")
 
-Command line: `lrm-llava bench translate ...`, `lrm-llava eval ...` (see docs/benchmarks.md).
+    export_bench(ExportConfig(bench_root="bench", out="published/hf", format="hf"))
+
+Command line: `lrm-llava bench translate ...`, `lrm-llava eval ...`, `lrm-llava bench export ...`
+(see docs/benchmarks.md).
 """
 
 from lrm_llava.bench.common import BENCHMARKS, Item, load_image
+from lrm_llava.bench.export import ExportConfig, export_bench
 from lrm_llava.bench.parse import parse_option, parse_output, parse_pope, parse_yes_no
 from lrm_llava.bench.prompts import build_prompt
 from lrm_llava.bench.report import write_report, write_results
@@ -21,10 +25,12 @@ from lrm_llava.bench.translation import TranslateConfig, translate_benchmark
 __all__ = [
     "BENCHMARKS",
     "EvalConfig",
+    "ExportConfig",
     "Item",
     "TranslateConfig",
     "apply_limit",
     "build_prompt",
+    "export_bench",
     "load_image",
     "load_items",
     "parse_option",

@@ -6,6 +6,7 @@
     lrm-llava eval --model runs/model --bench-root bench --benchmarks mme,pope,mmbench,seed \\
         --languages all --out runs/eval --batch-size 16
     lrm-llava eval --predictions runs/eval/predictions/*.jsonl --out runs/rescored
+    lrm-llava bench export --bench-root bench --format hf --out published/hf
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ def register(subparsers) -> None:
         "translate",
         help="translate MME / POPE / MMBench / SEED-Bench, writing each language in the native format",
         description="Translate a benchmark into other languages; each is written to <out>/<benchmark>/<lang>/ "
-        "in the same native format (text only: images are shared from <out>/<benchmark>/en/). Resumable "
-        "through the translation cache: rerun the same command after an interruption.",
+        "in the same native format, with its images (hard links, or copies across filesystems), so the folder "
+        "stands alone. Resumable through the translation cache: rerun the same command after an interruption.",
     )
     t.add_argument("--benchmark", required=True, choices=BENCHMARKS)
     t.add_argument("--src", required=True, help="benchmark root holding <benchmark>/en/, or that folder itself")
@@ -38,6 +39,23 @@ def register(subparsers) -> None:
     add_backend_flags(t, cache_help="default <out>/translation-cache.sqlite")
     t.add_argument("--no-progress", action="store_true")
     t.set_defaults(func=_translate)
+    x = sub.add_parser(
+        "export",
+        help="publish a bench root as a Hugging Face dataset, lmms-eval tasks or VLMEvalKit TSVs",
+        description="Export every <benchmark>/<language>/ of a bench root: hf (parquet with embedded images, "
+        "one config per language, dataset card), lmms-eval (that dataset plus a task folder: a YAML per "
+        "benchmark and language, groups, utils.py) or vlmevalkit (TSVs under names VLMEvalKit has not "
+        "registered, and the data part of a run.py --config file). See docs/benchmarks.md.",
+    )
+    x.add_argument("--bench-root", required=True, help="folder holding <benchmark>/<language>/")
+    x.add_argument("--format", required=True, choices=("hf", "lmms-eval", "vlmevalkit"))
+    x.add_argument("--out", required=True, help="folder to write the export into")
+    x.add_argument("--benchmarks", default=",".join(BENCHMARKS), help="benchmarks to export (those present)")
+    x.add_argument("--languages", default="all", help="languages to export (those present): all or zh,it,...")
+    x.add_argument("--dataset-path", default=None,
+                   help="lmms-eval: where the task YAMLs find the data (a Hugging Face repository prefix or an "
+                   "hf export folder); default: the hf export written to <out>/hf")
+    x.set_defaults(func=_export)
     bench.set_defaults(func=lambda args: bench.print_help() or 2)
 
     e = subparsers.add_parser(
@@ -74,6 +92,17 @@ def _translate(args: argparse.Namespace) -> int:
     ))
     for lang, folder in written.items():
         print(f"{lang}: {folder}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from lrm_llava.bench.export import ExportConfig, export_bench
+
+    written = export_bench(ExportConfig(bench_root=args.bench_root, out=args.out, format=args.format,
+                                        benchmarks=args.benchmarks, languages=args.languages,
+                                        dataset_path=args.dataset_path))
+    for name, path in written.items():
+        print(f"{name}: {path}")
     return 0
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -47,7 +48,9 @@ class MMBFile:
 
 
 def load(folder: Path) -> list[MMBFile]:
-    """Read every `*.tsv` under `folder` (an `mmbench/<language>/` directory)."""
+    """Read every `*.tsv` under `folder` (an `mmbench/<language>/` directory).
+
+    lmms-lab/MMBench parquet files are read too (`bench.importers`; images become base64 cells)."""
     folder = Path(folder)
     paths = sorted(folder.glob("*.tsv")) if folder.is_dir() else []
     if not paths:
@@ -142,8 +145,32 @@ def source_texts(doc: list[MMBFile], language: str) -> list[str]:
     return [t for f in doc for row in f.rows for t in _texts(row)]
 
 
+TRANSLATED_TAG = "_LRM_"
+"""Translated TSVs are named `<stem>_LRM_<LANG>.tsv` (`translated_name`)."""
+
+
+def translated_name(name: str, language: str) -> str:
+    """The file name of a translation of TSV `name`: `MMBench_DEV_EN.tsv` -> `MMBench_DEV_LRM_DE.tsv`.
+
+    A translated TSV must not keep the English name: VLMEvalKit treats a file named like one of its
+    registered datasets (`MMBench_DEV_EN`, `MMBench_dev_ru`, ...) as that dataset, and replaces it
+    with the English original when the checksum differs. The `_LRM_<LANG>` suffix names no registered
+    dataset, keeps "MMBench" in the name (VLMEvalKit then scores it with CircularEval) and tells the
+    languages apart. A trailing `_EN` language tag (or an earlier `_LRM_<LANG>`) is replaced."""
+    stem = name[:-4] if name.lower().endswith(".tsv") else name
+    stem = re.sub(rf"{TRANSLATED_TAG}[A-Za-z]+$", "", stem)
+    stem = re.sub(r"_(EN|en)$", "", stem)
+    return f"{stem}{TRANSLATED_TAG}{language.upper()}.tsv"
+
+
+def image_files(doc: list[MMBFile], lang_dir: Path, en_dir: Path | None) -> dict[str, Path | bytes]:
+    """None: MMBench images sit inline in the TSV and travel with the text."""
+    return {}
+
+
 def translate_doc(doc: list[MMBFile], table: dict[str, str], src: str, tgt: str) -> list[MMBFile]:
-    """Same rows with question, hint and option texts translated."""
+    """Same rows with question, hint and option texts translated; each file renamed for the target
+    language (`translated_name`)."""
     out = []
     for f in doc:
         rows = []
@@ -153,7 +180,7 @@ def translate_doc(doc: list[MMBFile], table: dict[str, str], src: str, tgt: str)
                 if not is_missing(row.get(key)):
                     new[key] = table[row[key].strip()]
             rows.append(new)
-        out.append(replace(f, rows=rows))
+        out.append(replace(f, rows=rows, name=translated_name(f.name, tgt)))
     return out
 
 

@@ -15,6 +15,7 @@ score the four cognition subtasks present.
 
 from __future__ import annotations
 
+import base64
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -54,10 +55,19 @@ class MMEFile:
     """(question, answer) pairs as written in the file; answers are "Yes"/"No"."""
     path: str
     """The txt file it was read from (for error messages)."""
+    image: Path | bytes | None = None
+    """The image when it is not found by name beside the questions: its bytes (parquet / TSV
+    imports) or its file (an MME `Your_Results` import). None: looked up by `name` (native)."""
+    image_ext: str = ".png"
+    """Extension to give `image` bytes when they are written out as a file."""
 
 
 def load(folder: Path) -> list[MMEFile]:
-    """Read every subtask folder under `folder` (an `mme/<language>/` directory)."""
+    """Read every subtask folder under `folder` (an `mme/<language>/` directory).
+
+    Other layouts of the same questions are read too (`bench.importers`): lmms-lab/MME parquet
+    files, the MME eval tool's `Your_Results/<subtask>.txt` with the images in subtask folders, and
+    VLMEvalKit's `MME*.tsv`."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: MME folder not found; expected mme/<language>/<subtask>/ folders")
@@ -113,30 +123,68 @@ def items(doc: list[MMEFile], language: str, lang_dir: Path, en_dir: Path | None
     """One Item per question; images resolved under `lang_dir`, else under `en_dir` (shared)."""
     out: list[Item] = []
     for f in doc:
-        rel = Path(f.folder) / IMAGES_DIR if f.layout == "A" else Path(f.folder)
-        image = find_image_stem(Path(lang_dir) / rel, f.name)
-        if image is None and en_dir is not None:
-            # Translated folders hold only text; the English folder may use the other layout.
-            image = find_image_stem(Path(en_dir) / rel, f.name) or find_image_stem(
-                Path(en_dir) / f.folder / (IMAGES_DIR if f.layout == "B" else ""), f.name
-            )
-        if image is None:
-            raise DataError(f"{f.path}: no image named {f.name}.* in {Path(lang_dir) / rel}"
-                            + (f" or {Path(en_dir) / rel}" if en_dir is not None else "")
-                            + "; add the image (or the English folder that holds it)")
+        image = find_image(f, lang_dir, en_dir)
+        b64 = base64.b64encode(image).decode("ascii") if isinstance(image, bytes) else None
         for i, (question, answer) in enumerate(f.lines):
             core, _ = _core(question, language)
             out.append(Item(
                 benchmark="mme", language=language, question_id=f"{f.subtask}/{f.name}/{i}",
                 question=core, answer=answer.lower(), category=f.subtask, group=f"{f.subtask}/{f.name}",
-                image_path=str(image),
+                image_path=None if b64 is not None else str(image), image_b64=b64,
             ))
     return out
+
+
+def find_image(f: MMEFile, lang_dir: Path, en_dir: Path | None) -> Path | bytes:
+    """The image of one question file: its bytes or file (imports), else `<name>.*` in the file's
+    layout under `lang_dir`, else under `en_dir` (in either layout: shared images)."""
+    if f.image is not None:
+        return f.image
+    rel = Path(f.folder) / IMAGES_DIR if f.layout == "A" else Path(f.folder)
+    image = find_image_stem(Path(lang_dir) / rel, f.name)
+    if image is None and en_dir is not None:
+        # A text-only translated folder shares the English images; that folder may use the other layout.
+        image = find_image_stem(Path(en_dir) / rel, f.name) or find_image_stem(
+            Path(en_dir) / f.folder / (IMAGES_DIR if f.layout == "B" else ""), f.name
+        )
+    if image is None:
+        raise DataError(f"{f.path}: no image named {f.name}.* in {Path(lang_dir) / rel}"
+                        + (f" or {Path(en_dir) / rel}" if en_dir is not None else "")
+                        + "; add the image (or the English folder that holds it)")
+    return image
+
+
+def image_files(doc: list[MMEFile], lang_dir: Path, en_dir: Path | None) -> dict[str, Path | bytes]:
+    """The images a self-contained copy of this folder needs: relative path in the files' layout
+    (`<subtask>/images/<name>.<ext>` for layout A, `<subtask>/<name>.<ext>` for B) -> source file
+    or bytes. Where LLaVA's MME converter and `load` look for them."""
+    out: dict[str, Path | bytes] = {}
+    for f in doc:
+        image = find_image(f, lang_dir, en_dir)
+        ext = f.image_ext if isinstance(image, bytes) else Path(image).suffix
+        sub = f"{f.folder}/{IMAGES_DIR}" if f.layout == "A" else f.folder
+        out[f"{sub}/{f.name}{ext}"] = image
+    return out
+
+
+def core_question(question: str, language: str) -> str:
+    """A question line without its answer-format suffix (the language's or the English one)."""
+    return _core(question, language)[0]
 
 
 def source_texts(doc: list[MMEFile], language: str) -> list[str]:
     """The question texts to translate, answer-format suffix removed."""
     return [_core(q, language)[0] for f in doc for q, _ in f.lines]
+
+
+QUOTED_SUBTASKS: tuple[str, ...] = ("OCR", "text_translation", "code_reasoning")
+"""Subtasks whose quoted strings and code are kept verbatim by translation: the yes/no label
+depends on them ("Is the word in the logo \"angie's\"?", "Does the code print 'Hello'?")."""
+
+
+def protected_texts(doc: list[MMEFile], language: str) -> set[str]:
+    """The `source_texts` whose quoted strings and code must not be translated (`QUOTED_SUBTASKS`)."""
+    return {_core(q, language)[0] for f in doc if f.subtask in QUOTED_SUBTASKS for q, _ in f.lines}
 
 
 def translate_doc(doc: list[MMEFile], table: dict[str, str], src: str, tgt: str) -> list[MMEFile]:
@@ -160,7 +208,7 @@ def _one_line(text: str) -> str:
 
 
 def write(doc: list[MMEFile], folder: Path) -> None:
-    """Write the question files in their original layout (text only: images stay in `en`)."""
+    """Write the question files in their original layout (text only: `image_files` lists the images)."""
     folder = Path(folder)
     for f in doc:
         qa_dir = folder / f.folder / QA_DIR if f.layout == "A" else folder / f.folder

@@ -11,6 +11,7 @@ the share of "yes" answers per split, ×100, and their means over the splits pre
 
 from __future__ import annotations
 
+import base64
 import json
 from collections import Counter
 from pathlib import Path
@@ -35,6 +36,9 @@ def load(folder: Path) -> dict[str, list[dict]]:
     """Read the split files present under `folder` (a `pope/<language>/` directory): split -> rows.
 
     Rows keep every field of the file (unknown fields are written back unchanged by translation).
+    Other layouts of the same questions are read too (`bench.importers`): lmms-lab/POPE parquet,
+    LLaVA's `llava_pope_test.jsonl` (labels from `coco/coco_pope_<split>.json`), VLMEvalKit's
+    `POPE*.tsv`. Imported rows carry their image in `_image` (bytes or file).
     """
     folder = Path(folder)
     doc: dict[str, list[dict]] = {}
@@ -76,17 +80,44 @@ def _suffixes(language: str) -> list[str]:
 def items(doc: dict[str, list[dict]], language: str, lang_dir: Path, en_dir: Path | None) -> list[Item]:
     """One Item per question of every split present; images resolved with the English fallback."""
     out = []
+    b64: dict[int, str] = {}
     for split, rows in doc.items():
-        path = Path(lang_dir) / split_file(split)
         for row in rows:
-            where = f"{path}:{row.get('_line', '?')}"
+            image = find_image(row, split, lang_dir, en_dir)
+            if isinstance(image, bytes):
+                # the same image serves several questions: encode it once
+                text = b64.setdefault(id(image), base64.b64encode(image).decode("ascii"))
+                path = None
+            else:
+                text, path = None, str(image)
             out.append(Item(
                 benchmark="pope", language=language, question_id=str(row["question_id"]),
                 question=strip_suffix(row["text"], _suffixes(language))[0],
-                answer=str(row["label"]).strip().lower(), split=split,
-                image_path=resolve_image(str(row["image"]), Path(lang_dir), en_dir, IMAGES_DIR, where),
+                answer=str(row["label"]).strip().lower(), split=split, image_path=path, image_b64=text,
             ))
     return out
+
+
+def find_image(row: dict, split: str, lang_dir: Path, en_dir: Path | None) -> Path | bytes:
+    """A row's image: `_image` (imports), else `images/<image>` under `lang_dir`, else under `en_dir`."""
+    if row.get("_image") is not None:
+        return row["_image"]
+    where = row.get("_where") or f"{Path(lang_dir) / split_file(split)}:{row.get('_line', '?')}"
+    return Path(resolve_image(str(row["image"]), Path(lang_dir), en_dir, IMAGES_DIR, where))
+
+
+def image_files(doc: dict[str, list[dict]], lang_dir: Path, en_dir: Path | None) -> dict[str, Path | bytes]:
+    """The images a self-contained copy of this folder needs: `images/<image>` -> source file or bytes."""
+    out: dict[str, Path | bytes] = {}
+    for split, rows in doc.items():
+        for row in rows:
+            out.setdefault(f"{IMAGES_DIR}/{row['image']}", find_image(row, split, lang_dir, en_dir))
+    return out
+
+
+def core_question(text: str, language: str) -> str:
+    """A question without an answer-format suffix (some copies carry LLaVA's)."""
+    return strip_suffix(text, _suffixes(language))[0]
 
 
 def source_texts(doc: dict[str, list[dict]], language: str) -> list[str]:
@@ -115,7 +146,7 @@ def _localized(suffix: str, tgt: str) -> str:
 
 
 def write(doc: dict[str, list[dict]], folder: Path) -> None:
-    """Write one JSON-lines file per split (text only: images stay in `en`)."""
+    """Write one JSON-lines file per split (text only: `image_files` lists the images)."""
     for split, rows in doc.items():
         lines = [json.dumps({k: v for k, v in row.items() if not k.startswith("_")}, ensure_ascii=False)
                  for row in rows]

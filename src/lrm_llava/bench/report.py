@@ -7,8 +7,10 @@ and writes:
 - `results.json` (a JSON list of the rows) and `results.csv` (the same, one row per line);
 - `report.md`: per benchmark the paper's Table 1 layout (rows: models; columns: En, the other
   languages in registry order, and Avg = mean of the 9 non-English languages) with a last
-  *chance* row (a uniform random guesser's expected score on the same questions), then parsing
-  failures, language fidelity and the prompts used;
+  *chance* row (a uniform random guesser's expected score on the same questions), under it the
+  breakdown (MME per subtask, POPE per split, MMBench per category, SEED per dimension), then
+  parsing failures, language fidelity and the prompts used. Captions say what is summed or averaged
+  over what was actually evaluated;
 - `chart_<benchmark>.png`: the headline score per language and model, like the paper's Figure 1.
 """
 
@@ -75,6 +77,8 @@ def _label(code: str) -> str:
 def avg_sentence(languages: list[str]) -> str:
     """How Avg is computed, stated under every table."""
     others = [c for c in languages if c != ENGLISH]
+    if not others:
+        return "Only English was evaluated here, so there is no Avg column (Avg = mean of the non-English languages)."
     if len(others) == len(NON_ENGLISH):
         return "Avg = mean of the 9 non-English languages."
     names = ", ".join(get(c).english_name for c in others) or "none"
@@ -86,23 +90,114 @@ def table(results: list[dict], benchmark: str, metric_lookup=headline) -> tuple[
     """The Table 1 block of one benchmark (markdown) and its language columns."""
     langs = _languages(results, benchmark)
     models = [m for m in _models(results) if any(r["model"] == m and r["benchmark"] == benchmark for r in results)]
+    has_avg = any(c != ENGLISH for c in langs)
     cells = {m: [metric_lookup(results, m, benchmark, c) for c in langs] for m in models}
-    avgs = {m: _avg([v for c, v in zip(langs, cells[m]) if c != ENGLISH]) for m in models}
+    avgs = {m: [_avg([v for c, v in zip(langs, cells[m]) if c != ENGLISH])] if has_avg else [] for m in models}
     best = []
-    for j in range(len(langs) + 1):
-        col = [(cells[m] + [avgs[m]])[j] for m in models]
+    for j in range(len(langs) + int(has_avg)):
+        col = [(cells[m] + avgs[m])[j] for m in models]
         vals = [v for v in col if v is not None and not math.isnan(v)]
         best.append(max(vals) if len(models) > 1 and vals else None)
-    head = "| Model | " + " | ".join(_label(c) for c in langs) + " | Avg |"
-    lines = [head, "|---" * (len(langs) + 2) + "|"]
+    head = "| Model | " + " | ".join(_label(c) for c in langs) + (" | Avg |" if has_avg else " |")
+    lines = [head, "|---" * (len(langs) + 1 + int(has_avg)) + "|"]
     for m in models:
-        row = cells[m] + [avgs[m]]
+        row = cells[m] + avgs[m]
         lines.append(f"| {m} | " + " | ".join(_fmt(v, v is not None and v == best[j]) for j, v in enumerate(row))
                      + " |")
     chance = _chance_row(results, models, benchmark, langs)
+    if not has_avg:
+        chance = chance[: len(langs)]
     if any(v is not None for v in chance):
         lines.append(f"| {CHANCE_LABEL} | " + " | ".join(_fmt(v) for v in chance) + " |")
     return langs, "\n".join(lines)
+
+
+def _present(results: list[dict], benchmark: str, prefix: str) -> list[str]:
+    """The keys of `<prefix>[<key>]` metrics of a benchmark, in first-seen order."""
+    out: dict[str, None] = {}
+    for r in results:
+        name = r["metric"]
+        if r["benchmark"] == benchmark and name.startswith(prefix + "[") and name.endswith("]"):
+            out.setdefault(name[len(prefix) + 1 : -1], None)
+    return list(out)
+
+
+def caption(results: list[dict], benchmark: str) -> str:
+    """What the headline number is, stated for what was evaluated (subtasks, splits present)."""
+    if benchmark == "mme":
+        from lrm_llava.bench.mme import PERCEPTION
+
+        present = [s for s in PERCEPTION if s in _present(results, "mme", "score")]
+        if len(present) == len(PERCEPTION):
+            return ("MME perception score: the sum of the 10 perception subtask scores (acc + acc+, max 200 "
+                    "each; max 2000)")
+        names = ", ".join(present) or "none"
+        return (f"MME perception score: the sum of the {len(present)} perception subtask scores evaluated here "
+                f"({names}; acc + acc+, max 200 each, so max {200 * len(present)} here; the full benchmark's "
+                "ten give max 2000)")
+    if benchmark == "pope":
+        from lrm_llava.bench.pope import SPLITS
+
+        splits = {r["split"] for r in results if r["benchmark"] == "pope" and r["split"]}
+        present = [s for s in SPLITS if s in splits] + sorted(splits - set(SPLITS))
+        return f"POPE F1 (%), mean of the {len(present)} split(s) evaluated ({', '.join(present) or 'none'})"
+    if benchmark == "mmbench":
+        return ("MMBench CircularEval accuracy (%): a question counts only if the model answers every rotation "
+                "of it present in the file")
+    return HEADLINE[benchmark][1]
+
+
+BREAKDOWN: dict[str, tuple[str, str]] = {
+    "mme": ("Subtask", "Per subtask: score = acc + acc+ (max 200); the perception score sums the perception "
+                       "subtasks, the cognition score the cognition ones (marked *cog.*)."),
+    "pope": ("Split", "Per split: F1 and accuracy (%), \"yes\" as the positive class; the headline is the mean "
+                      "F1 over the splits."),
+    "mmbench": ("Category", "Per category: CircularEval accuracy (%)."),
+    "seed": ("Dimension", "Per dimension: accuracy (%); the headline pools all questions, so it is not the mean "
+                          "of these."),
+}
+
+
+def breakdown(results: list[dict], benchmark: str) -> list[str]:
+    """The table under a benchmark's headline: MME per subtask, POPE per split, MMBench per category,
+    SEED per dimension; rows (key, model), columns the languages and Avg (non-English mean)."""
+    langs = _languages(results, benchmark)
+    models = [m for m in _models(results) if any(r["model"] == m and r["benchmark"] == benchmark for r in results)]
+    if benchmark == "pope":
+        from lrm_llava.bench.pope import SPLITS
+
+        splits = {r["split"] for r in results if r["benchmark"] == "pope" and r["split"]}
+        keys = [(f"{s} F1", "f1", s) for s in [*SPLITS, *sorted(splits - set(SPLITS))] if s in splits]
+        keys += [(f"{s} accuracy", "accuracy", s) for s in [*SPLITS, *sorted(splits - set(SPLITS))] if s in splits]
+    elif benchmark == "mme":
+        from lrm_llava.bench.mme import COGNITION, SUBTASKS
+
+        present = _present(results, "mme", "score")
+        ordered = [s for s in SUBTASKS if s in present] + [s for s in present if s not in SUBTASKS]
+        keys = [(f"{s} *cog.*" if s in COGNITION else s, f"score[{s}]", None) for s in ordered]
+    elif benchmark == "seed":
+        from lrm_llava.bench.seed import DIMENSIONS
+
+        present = _present(results, "seed", "accuracy")
+        ordered = [d for d in DIMENSIONS if d in present] + sorted(d for d in present if d not in DIMENSIONS)
+        keys = [(d, f"accuracy[{d}]", None) for d in ordered]
+    else:
+        keys = [(c, f"accuracy[{c}]", None) for c in sorted(_present(results, benchmark, "accuracy"))]
+    if not keys:
+        return []
+    has_avg = any(c != ENGLISH for c in langs)
+    label, note = BREAKDOWN[benchmark]
+    md = [note, "", f"| {label} | Model | " + " | ".join(_label(c) for c in langs) + (" | Avg |" if has_avg else " |"),
+          "|---" * (len(langs) + 2 + int(has_avg)) + "|"]
+    for name, metric, split in keys:
+        for m in models:
+            vals = [_metric(results, m, benchmark, c, metric, split) for c in langs]
+            if all(v is None for v in vals):
+                continue
+            if has_avg:
+                vals.append(_avg([v for c, v in zip(langs, vals) if c != ENGLISH]))
+            md.append(f"| {name} | {m} | " + " | ".join(_fmt(v) for v in vals) + " |")
+    return md + [""]
 
 
 def _chance_row(results: list[dict], models: list[str], benchmark: str, langs: list[str]) -> list[float | None]:
@@ -170,7 +265,8 @@ def write_report(results: list[dict], out_dir: str | Path, charts: bool = True) 
           "random guesser is expected to score on the same questions.", ""]
     for bench in benches:
         langs, block = table(results, bench)
-        md += [f"## {TITLES[bench]}", "", f"{HEADLINE[bench][1]}.", "", block, "", avg_sentence(langs), ""]
+        md += [f"## {TITLES[bench]}", "", f"{caption(results, bench)}.", "", block, "", avg_sentence(langs), ""]
+        md += breakdown(results, bench)
         if charts:
             write_chart(results, bench, out / f"chart_{bench}.png")
             md += [f"![{TITLES[bench]}](chart_{bench}.png)", ""]

@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 
 from lrm_llava.bench.common import BENCHMARKS, Item, benchmark_dir, english_dir, load_image
 from lrm_llava.bench.formats import MODULES
+from lrm_llava.bench.formats import load as load_document
 from lrm_llava.bench.parse import parse_output
 from lrm_llava.bench.prompts import build_prompt
 from lrm_llava.bench.report import write_report
@@ -114,7 +115,7 @@ def load_items(bench_root: str | Path, benchmark: str, language: str) -> list[It
     module = MODULES[benchmark]
     lang_dir = benchmark_dir(Path(bench_root), benchmark, language)
     en_dir = english_dir(Path(bench_root), benchmark)
-    return module.items(module.load(lang_dir), language, lang_dir, en_dir if en_dir.is_dir() else None)
+    return module.items(load_document(benchmark, lang_dir), language, lang_dir, en_dir if en_dir.is_dir() else None)
 
 
 def apply_limit(items: list[Item], limit: int | None) -> list[Item]:

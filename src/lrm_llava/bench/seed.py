@@ -13,6 +13,7 @@ Scoring: accuracy per dimension (`accuracy[<dimension>]`) and `overall`, pooled 
 
 from __future__ import annotations
 
+import base64
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -20,15 +21,29 @@ from pathlib import Path
 from lrm_llava.bench.common import IMAGE_EXTENSIONS, Item, is_missing, resolve_image
 from lrm_llava.errors import DataError
 from lrm_llava.jsonio import read_json, write_text
+from lrm_llava.paths import UnsafePathError
 
 FILE = "SEED-Bench.json"
 IMAGES_DIR = "images"
+RELEASE_IMAGES_DIR = "SEED-Bench-image"
+"""The image folder's name in the SEED-Bench release (SEED-Bench-image.zip); read as well as `images/`."""
+DIMENSIONS: dict[str, int] = {
+    "Scene Understanding": 1, "Instance Identity": 2, "Instance Attributes": 3, "Instance Location": 4,
+    "Instances Counting": 5, "Spatial Relation": 6, "Instance Interaction": 7, "Visual Reasoning": 8,
+    "Text Understanding": 9, "Action Recognition": 10, "Action Prediction": 11, "Procedure Understanding": 12,
+}
+"""SEED-Bench's `question_type` table (dimension -> question_type_id), for layouts that carry only one
+of the two (lmms-lab parquet: ids; VLMEvalKit TSV: names)."""
 CHOICES = {"A": "choice_a", "B": "choice_b", "C": "choice_c", "D": "choice_d"}
 """Option letter -> field of the question object."""
 
 
 def load(folder: Path) -> dict:
-    """Read `SEED-Bench.json` under `folder` (a `seed/<language>/` directory); fields kept as they are."""
+    """Read `SEED-Bench.json` under `folder` (a `seed/<language>/` directory); fields kept as they are.
+
+    Images are read from `images/` or, as in the SEED release, `SEED-Bench-image/`. Other layouts
+    of the same questions are read too (`bench.importers`): lmms-lab/SEED-Bench parquet and
+    VLMEvalKit's `SEEDBench_IMG*.tsv`; imported questions carry their image in `_image` (bytes)."""
     path = Path(folder) / FILE
     if not path.is_file():
         raise DataError(f"{path}: SEED-Bench file not found")
@@ -53,36 +68,82 @@ def _options(q: dict) -> dict[str, str]:
 
 def items(doc: dict, language: str, lang_dir: Path, en_dir: Path | None) -> list[Item]:
     """One Item per image question; images resolved with the English fallback."""
-    dims = {str(v): k for k, v in (doc.get("question_type") or {}).items()}
+    dims = dimensions(doc)
     out = []
     for i, q in enumerate(doc["questions"]):
         if not _is_image(q):
             continue
-        where = f"{doc['_path']}: questions[{i}] (question_id {q['question_id']})"
+        where = _where(doc, i, q)
         options = _options(q)
         answer = str(q["answer"]).strip()
         if len(options) < 2 or answer not in options:
             raise DataError(f"{where}: answer {answer!r} is not one of the choices {', '.join(options)}")
+        image = find_image(q, Path(lang_dir), en_dir, where)
         out.append(Item(
             benchmark="seed", language=language, question_id=str(q["question_id"]),
             question=str(q["question"]).strip(), answer=answer,
             category=dims.get(str(q.get("question_type_id")), str(q.get("question_type_id"))),
-            options=options, image_path=_find(str(q["data_id"]), Path(lang_dir), en_dir, where),
+            options=options, image_path=None if isinstance(image, bytes) else str(image),
+            image_b64=base64.b64encode(image).decode("ascii") if isinstance(image, bytes) else None,
         ))
     return out
 
 
-def _find(data_id: str, lang_dir: Path, en_dir: Path | None, where: str) -> str:
+def dimensions(doc: dict) -> dict[str, str]:
+    """question_type_id (as text) -> dimension name, from the document's `question_type` table."""
+    return {str(v): k for k, v in (doc.get("question_type") or {}).items()}
+
+
+def _where(doc: dict, i: int, q: dict) -> str:
+    return f"{doc.get('_path', FILE)}: questions[{i}] (question_id {q['question_id']})"
+
+
+def find_image(q: dict, lang_dir: Path, en_dir: Path | None, where: str) -> Path | bytes:
+    """A question's image: `_image` (imports), else `<data_id>` (with or without its extension) in
+    `images/` or `SEED-Bench-image/` under `lang_dir`, else under `en_dir`."""
+    if q.get("_image") is not None:
+        return q["_image"]
+    data_id = str(q["data_id"])
+    first: DataError | None = None
+    for sub in (IMAGES_DIR, RELEASE_IMAGES_DIR):
+        try:
+            return Path(_find(data_id, lang_dir, en_dir, sub, where))
+        except UnsafePathError:
+            raise
+        except DataError as err:
+            first = first or err
+    assert first is not None
+    raise first
+
+
+def _find(data_id: str, lang_dir: Path, en_dir: Path | None, sub: str, where: str) -> str:
     try:
-        return resolve_image(data_id, lang_dir, en_dir, IMAGES_DIR, where)
+        return resolve_image(data_id, lang_dir, en_dir, sub, where)
+    except UnsafePathError:
+        raise
     except DataError:
         # Some copies store data_id without its extension.
         for ext in IMAGE_EXTENSIONS:
             try:
-                return resolve_image(data_id + ext, lang_dir, en_dir, IMAGES_DIR, where)
+                return resolve_image(data_id + ext, lang_dir, en_dir, sub, where)
             except DataError:
                 continue
         raise
+
+
+def image_files(doc: dict, lang_dir: Path, en_dir: Path | None) -> dict[str, Path | bytes]:
+    """The images a self-contained copy of this folder needs: `images/<data_id>` (the found file's
+    extension added when data_id has none) -> source file or bytes. Video questions have none."""
+    out: dict[str, Path | bytes] = {}
+    for i, q in enumerate(doc["questions"]):
+        if not _is_image(q):
+            continue
+        image = find_image(q, Path(lang_dir), en_dir, _where(doc, i, q))
+        name = str(q["data_id"])
+        if not isinstance(image, bytes) and not name.endswith(image.suffix):
+            name += image.suffix
+        out.setdefault(f"{IMAGES_DIR}/{name}", image)
+    return out
 
 
 def _fields(q: dict) -> list[str]:
@@ -101,8 +162,9 @@ def translate_doc(doc: dict, table: dict[str, str], src: str, tgt: str) -> dict:
 
 
 def write(doc: dict, folder: Path) -> None:
-    """Write `SEED-Bench.json` (text only: images stay in `en`)."""
+    """Write `SEED-Bench.json` (text only: `image_files` lists the images)."""
     clean = {k: v for k, v in doc.items() if not k.startswith("_")}
+    clean["questions"] = [{k: v for k, v in q.items() if not k.startswith("_")} for q in doc["questions"]]
     write_text(Path(folder) / FILE, json.dumps(clean, ensure_ascii=False, indent=1) + "\n")
 
 
