@@ -1,4 +1,5 @@
-"""Experiment runner: arms, aggregation (mean ± std, Avg), the noise rule, summary tables, and one
+"""Experiment runner (`pipeline.experiment`): arms; its tables (`analysis.sweeps`): aggregation
+(mean ± std, Avg), the noise rule, summary tables; and one
 end-to-end ablation run on the quick ShapeWorld recipe (two arms, one seed, POPE only, a few
 training steps) including a resume that must not train or load a model again."""
 
@@ -9,25 +10,21 @@ import json
 import math
 import re
 import shutil
+from dataclasses import replace
 
 import pytest
 
-from lrm_llava.analysis.experiments import (
-    ALL_TASKS,
-    AVG,
+from lrm_llava.analysis.sweeps import AVG, aggregate, compare, headline_rows, mean_std, summary_table
+from lrm_llava.errors import UserError
+from lrm_llava.instruct.tasks import TASKS as ALL_TASKS
+from lrm_llava.languages import ALL_CODES, ENGLISH, NON_ENGLISH
+from lrm_llava.pipeline.experiment import (
     LARGE_LM_FOLDER,
-    aggregate,
-    compare,
     experiment_arms,
-    headline_rows,
-    mean_std,
     run_experiment,
     select_arms,
-    summary_table,
     variant_name,
 )
-from lrm_llava.errors import UserError
-from lrm_llava.languages import ALL_CODES, ENGLISH, NON_ENGLISH
 
 
 def _rows(variant: str, seed: int, en: float, others: dict[str, float] | float, bench: str = "pope") -> list[dict]:
@@ -42,7 +39,7 @@ def test_arms_of_each_experiment():
     assert [a.label for a in ablation] == [
         "w/o all task instructions", "w/o MVQA (pretraining)", "w/o MVQA (finetuning)", "w/o EP-VQA",
         "w/o BVQA", "LRM-LLaVA"]
-    by_label = {a.label: a for a in ablation}
+    by_label = {a.label: a.variant for a in ablation}
     assert (by_label["w/o all task instructions"].pretrain_tasks, by_label["w/o all task instructions"].finetune_tasks) == ((), ())
     assert (by_label["w/o MVQA (pretraining)"].pretrain_tasks, by_label["w/o MVQA (pretraining)"].finetune_tasks) == ((), ALL_TASKS)
     assert by_label["w/o MVQA (finetuning)"].finetune_tasks == ("epvqa", "bvqa")
@@ -51,17 +48,18 @@ def test_arms_of_each_experiment():
     assert {a.reference for a in ablation[:-1]} == {"lrm-llava"} and ablation[-1].reference is None
 
     mix = experiment_arms("mix")
-    assert [a.mix for a in mix] == [0.4, 0.7, 1.0, 1.5]
-    assert all(a.finetune_tasks == ALL_TASKS for a in mix)
+    assert [a.variant.mix for a in mix] == [0.4, 0.7, 1.0, 1.5]
+    assert all(a.variant.finetune_tasks == ALL_TASKS for a in mix)
 
     backbones = experiment_arms("backbones", quick=True)
-    assert [a.backbones for a in backbones] == ["backbones", "backbones", LARGE_LM_FOLDER, LARGE_LM_FOLDER]
+    assert [a.variant.backbones for a in backbones] == ["backbones", "backbones", LARGE_LM_FOLDER, LARGE_LM_FOLDER]
     assert [a.label for a in backbones][::2] == ["LM 96x2 w/o all instructions", "LM 256x4 w/o all instructions"]
     assert backbones[2].reference == backbones[3].key  # each LM size is compared with its own full recipe
 
     # Same recipe -> same folder: the full recipe is trained once for all three experiments.
     full = {a.key for a in ablation if a.label == "LRM-LLaVA"}
-    assert full == {a.key for a in mix if a.mix == 1.0} == {backbones[1].key}
+    assert full == {a.key for a in mix if a.variant.mix == 1.0} == {backbones[1].key}
+    assert full == {a.variant.name for a in ablation if a.label == "LRM-LLaVA"}  # the key is the variant's name
     for arms in (ablation, mix, backbones):
         names = [variant_name(a, s) for a in arms for s in range(3)]
         assert len(set(names)) == len(names)
@@ -72,6 +70,9 @@ def test_variant_names_and_selection():
     full, no_bvqa = experiment_arms("ablation")[-1], experiment_arms("ablation")[-2]
     assert [variant_name(full, s) for s in range(3)] == ["lrm-llava", "lrm-llava-s1", "lrm-llava-s2"]
     assert variant_name(no_bvqa, 0) == "no-bvqa-s0"
+    # an arm is a variant under a row label: each seed trains that variant in its own folder
+    assert full.run(2) == replace(full.variant, name="lrm-llava-s2", seed=2)
+    assert (no_bvqa.run(0).name, no_bvqa.run(0).finetune_tasks) == ("no-bvqa-s0", ("mvqa", "epvqa"))
     arms = experiment_arms("ablation")
     assert [a.key for a in select_arms(arms, ["lrm-llava", "w/o BVQA"])] == ["no-bvqa", "lrm-llava"]
     assert select_arms(arms, None) == arms
@@ -86,7 +87,7 @@ def test_cli_passes_recipe_overrides(monkeypatch):
     from lrm_llava.cli import main
 
     seen = {}
-    monkeypatch.setattr("lrm_llava.analysis.experiments.run_experiment", lambda kind, **kw: seen.update(kw, kind=kind))
+    monkeypatch.setattr("lrm_llava.pipeline.experiment.run_experiment", lambda kind, **kw: seen.update(kw, kind=kind))
     assert main(["experiment", "mix", "--set", "finetune.num_train_epochs=6", "--set", "learning_rate=0.0001"]) == 0
     assert seen["kind"] == "mix"
     assert seen["train_overrides"] == {"finetune.num_train_epochs": 6, "learning_rate": 1e-4}
@@ -244,13 +245,14 @@ def test_parallel_runs_give_the_sequential_rows(quick_out, tmp_path):
 
 @pytest.mark.slow
 def test_parallel_failures_are_reported_together_and_the_rest_is_kept(quick_out, tmp_path):
-    from lrm_llava.analysis.experiments import Arm, run_parallel
-    from lrm_llava.demo import DemoConfig, step_bench
+    from lrm_llava.pipeline.experiment import Arm, ExperimentConfig, run_parallel
+    from lrm_llava.pipeline.steps import Variant, step_bench
 
     out = _copy_shared(quick_out, tmp_path / "fail")
-    cfg = DemoConfig(out=str(out), quick=True, eval_limit=2, train_overrides={"max_steps": 3}, threads=1)
+    cfg = ExperimentConfig(out=str(out), quick=True, eval_limit=2, train_overrides={"max_steps": 3}, threads=1)
     common = (cfg, out, out / "world", step_bench(cfg, out, out / "world"), ["pope"])
-    runs = [(Arm("broken", "broken", backbones="no-such-backbones"), 1), (Arm("lrm-llava", "LRM-LLaVA"), 0)]
+    runs = [(Arm("broken", Variant("broken", backbones="no-such-backbones")), 1),
+            (Arm("LRM-LLaVA", Variant("lrm-llava")), 0)]
     with pytest.raises(UserError, match=r"(?s)1 of 2 runs failed.*broken-s1: .*log: .*broken-s1.log"):
         run_parallel(runs, 2, 1, out / "logs", common)
     assert (out / "models" / "lrm-llava" / "finetune" / "DONE").is_file()  # the good run finished

@@ -15,11 +15,13 @@ from lrm_llava.demo import (
     demo_phase,
     demo_variants,
     models_progress,
-    stage_overrides,
     step_world,
 )
 from lrm_llava.errors import UserError
 from lrm_llava.languages import ALL_CODES
+from lrm_llava.pipeline.reuse import MARKER, mark_done, reuse
+from lrm_llava.pipeline.steps import data_settings
+from lrm_llava.train.recipes import stage_overrides
 
 pytestmark = pytest.mark.slow
 
@@ -64,9 +66,13 @@ def test_demo_quick_runs_end_to_end_and_resumes(tmp_path, capsys):
     weights = (out / "models/lrm-llava/finetune/model.safetensors").stat().st_mtime_ns
     capsys.readouterr()
     assert main(["demo", "--out", str(out), "--quick", "--eval-limit", "6", "--jobs", "2", "--threads", "1"]) == 0
-    assert "side by side" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "side by side" in printed
+    assert all(f"{step}: reusing" in printed for step in ("world", "bench/mme", "bench/pope", "bench/mmbench", "bench/seed"))
     # each model's own output went to its log
-    assert "train/lrm-llava/finetune: reusing" in (out / "logs/lrm-llava.log").read_text(encoding="utf-8")
+    log = (out / "logs/lrm-llava.log").read_text(encoding="utf-8")
+    assert all(f"{step}: reusing" in log for step in ("data/lrm-llava", "train/lrm-llava/pretrain",
+                                                        "train/lrm-llava/finetune"))
     assert (out / "models/lrm-llava/finetune/model.safetensors").stat().st_mtime_ns == weights
     assert json.loads((out / "report/results.json").read_text(encoding="utf-8")) == rows
 
@@ -103,13 +109,38 @@ def test_english_only_trains_as_many_steps_as_the_recipe_it_is_compared_with():
 def test_a_world_built_with_other_settings_is_not_reused(tmp_path):
     cfg = DemoConfig(out=str(tmp_path), quick=True)
     world = step_world(cfg, tmp_path)
+    built = (world / "world.json").stat().st_mtime_ns
     assert step_world(cfg, tmp_path) == world  # unchanged: reused
-    meta = json.loads((world / "world.json").read_text(encoding="utf-8"))
-    meta["config"]["image_size"] = 64
-    del meta["config"]["generator"]  # as written by the first version
-    (world / "world.json").write_text(json.dumps(meta), encoding="utf-8")
+    # a world without its marker (killed before the end, or built by `world build`) is made again:
+    # here `build_world` finds its own world.json with the same config and rewrites nothing
+    (world / MARKER).unlink()
+    assert step_world(cfg, tmp_path) == world and (world / MARKER).is_file()
+    assert (world / "world.json").stat().st_mtime_ns == built
+    data = data_settings(world, Variant("lrm-llava"))
+    meta = json.loads((world / MARKER).read_text(encoding="utf-8"))
+    meta["settings"]["image_size"] = 64
+    del meta["settings"]["generator"]  # as recorded by the first version
+    (world / MARKER).write_text(json.dumps(meta), encoding="utf-8")
     with pytest.raises(UserError, match=r"generator: None -> 2, image_size: 64 -> 96.*remove"):
         step_world(cfg, tmp_path)
+    # what was made from a world records it: data built from the old one is stale for the new one
+    assert data_settings(world, Variant("lrm-llava"))["world"] != data["world"]
+
+
+def test_one_reuse_rule(tmp_path):
+    folder = tmp_path / "step"
+    settings = {"recipe": "shapeworld", "tasks": ("mvqa", "bvqa"), "mix": 1.0}
+    assert reuse(folder, settings) is False  # no marker: make it
+    folder.mkdir()
+    (folder / "half-written.json").write_text("[", encoding="utf-8")
+    assert reuse(folder, settings) is False  # outputs without a marker are not trusted either
+    mark_done(folder, settings, seconds=1.5)
+    assert json.loads((folder / MARKER).read_text(encoding="utf-8")) == {
+        "settings": {"recipe": "shapeworld", "tasks": ["mvqa", "bvqa"], "mix": 1.0}, "seconds": 1.5}
+    assert reuse(folder, settings) is True  # equal key by key (a tuple reads back as a list)
+    with pytest.raises(UserError, match=r"step was trained with other settings \(learning_rate: None -> 0.1, "
+                       r"mix: 1.0 -> 0.7, recipe: shapeworld -> None\): remove it or pass another --out"):
+        reuse(folder, {"tasks": ["mvqa", "bvqa"], "mix": 0.7, "learning_rate": 0.1}, made="trained")
 
 
 def test_demo_overrides_apply_to_both_stages_or_to_the_named_one():
