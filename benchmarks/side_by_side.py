@@ -33,7 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 def prepare(root: Path) -> tuple[Path, Path]:
     """Quick world, backbones and lrm-llava data under `root`; (world, finetune.json)."""
-    from lrm_llava.demo import DemoConfig, demo_variants, step_backbones, step_data, step_world
+    from lrm_llava.pipeline.demo import DemoConfig, demo_variants
+    from lrm_llava.pipeline.steps import step_backbones, step_data, step_world
 
     cfg = DemoConfig(out=str(root), quick=True)
     world = step_world(cfg, root)

@@ -9,18 +9,11 @@ import shutil
 import pytest
 
 from lrm_llava.cli import main
-from lrm_llava.demo import (
-    DemoConfig,
-    Variant,
-    demo_phase,
-    demo_variants,
-    models_progress,
-    step_world,
-)
 from lrm_llava.errors import UserError
 from lrm_llava.languages import ALL_CODES
+from lrm_llava.pipeline.demo import DemoConfig, demo_variants
 from lrm_llava.pipeline.reuse import MARKER, mark_done, reuse
-from lrm_llava.pipeline.steps import data_settings
+from lrm_llava.pipeline.steps import Variant, data_settings, demo_phase, models_progress, step_world
 from lrm_llava.train.recipes import stage_overrides
 
 pytestmark = pytest.mark.slow
