@@ -92,6 +92,15 @@ def iter_jsonl(path: str | Path, *, objects: bool = True, allow_torn_tail: bool 
         yield lineno, value
 
 
+def iter_tsv(path: str | Path, what: str = "text file") -> Iterator[tuple[int, list[str]]]:
+    """(line number, tab-separated fields) for every non-blank line of a UTF-8 text file (MME's
+    question files and `Your_Results`); line ends as Python's text mode reads them."""
+    text = read_text(path, what).replace("\r\n", "\n").replace("\r", "\n")
+    for lineno, line in enumerate(text.split("\n"), 1):
+        if line.strip():
+            yield lineno, line.split("\t")
+
+
 def read_records(path: str | Path, what: str = "data file") -> list[tuple[str, Any]]:
     """(location, record) for every record of a JSON list or a JSONL file: "file:line" for JSONL,
     "file: index N" for a list. A file holding one other JSON value (an object spread over several

@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from lrm_llava.errors import DataError, UserError
+from lrm_llava.jsonio import iter_tsv
 from lrm_llava.paths import UnsafePathError
 
 YOUR_RESULTS = "Your_Results"
@@ -278,33 +279,28 @@ def _mme_your_results(folder: Path):
     order: list[tuple[str, str]] = []
     for txt in sorted(results.glob("*.txt")):
         subtask = _subtask(txt.stem, str(txt))
-        with open(txt, encoding="utf-8") as fh:
-            for lineno, raw in enumerate(fh, 1):
-                line = raw.rstrip("\r\n")
-                if not line.strip():
-                    continue
-                parts = line.split("\t")
-                where = f"{txt}:{lineno}"
-                if len(parts) not in (3, 4):
-                    raise DataError(f"{where}: expected 'image<TAB>question<TAB>Yes|No[<TAB>prediction]', "
-                                    f"found {len(parts)} fields")
-                image_name = parts[0].strip()
-                name = PurePosixPath(image_name).stem
-                key = (subtask, name)
-                if key not in groups:
-                    order.append(key)
-                    candidates = [(base / txt.stem / sub, lay) for base in (folder, folder / MME_RELEASE)
-                                  for sub, lay in ((IMAGES_DIR, "A"), ("", "B"))]
-                    found, layout = next(((p, lay) for d, lay in candidates
-                                          if (p := find_image_stem(d, name)) is not None), (None, "B"))
-                    if found is None:
-                        raise DataError(f"{where}: image {image_name!r} not found in {folder / txt.stem}[/images] "
-                                        f"or {folder / MME_RELEASE / txt.stem}[/images]; put the MME images "
-                                        f"beside {YOUR_RESULTS}/")
-                    image, img_layout = found, layout
-                else:
-                    image, img_layout = groups[key][0][3], groups[key][0][4]
-                groups[key].append((where, parts[1], parts[2], image, img_layout))
+        for lineno, parts in iter_tsv(txt, "MME results file"):
+            where = f"{txt}:{lineno}"
+            if len(parts) not in (3, 4):
+                raise DataError(f"{where}: expected 'image<TAB>question<TAB>Yes|No[<TAB>prediction]', "
+                                f"found {len(parts)} fields")
+            image_name = parts[0].strip()
+            name = PurePosixPath(image_name).stem
+            key = (subtask, name)
+            if key not in groups:
+                order.append(key)
+                candidates = [(base / txt.stem / sub, lay) for base in (folder, folder / MME_RELEASE)
+                              for sub, lay in ((IMAGES_DIR, "A"), ("", "B"))]
+                found, layout = next(((p, lay) for d, lay in candidates
+                                      if (p := find_image_stem(d, name)) is not None), (None, "B"))
+                if found is None:
+                    raise DataError(f"{where}: image {image_name!r} not found in {folder / txt.stem}[/images] "
+                                    f"or {folder / MME_RELEASE / txt.stem}[/images]; put the MME images "
+                                    f"beside {YOUR_RESULTS}/")
+                image, img_layout = found, layout
+            else:
+                image, img_layout = groups[key][0][3], groups[key][0][4]
+            groups[key].append((where, parts[1], parts[2], image, img_layout))
     if not order:
         raise DataError(f"{results}: no result lines found (expected <subtask>.txt files)")
     return _mme_files(groups, order)

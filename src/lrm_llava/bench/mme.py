@@ -22,7 +22,7 @@ from pathlib import Path
 
 from lrm_llava.bench.common import Item, find_image_stem, join_suffix, strip_suffix
 from lrm_llava.errors import DataError
-from lrm_llava.jsonio import write_text
+from lrm_llava.jsonio import iter_tsv, write_text
 from lrm_llava.languages import ENGLISH, get
 
 PERCEPTION: tuple[str, ...] = (
@@ -91,20 +91,15 @@ def load(folder: Path) -> list[MMEFile]:
 
 def _read_pairs(txt: Path) -> list[tuple[str, str]]:
     lines: list[tuple[str, str]] = []
-    with open(txt, encoding="utf-8") as fh:
-        for lineno, raw in enumerate(fh, 1):
-            line = raw.rstrip("\r\n")
-            if not line.strip():
-                continue
-            parts = line.split("\t")
-            if len(parts) != 2:
-                raise DataError(f"{txt}:{lineno}: expected 'question<TAB>Yes|No', found {len(parts) - 1} tabs")
-            question, answer = parts[0].strip(), parts[1].strip()
-            if answer.lower() not in ("yes", "no"):
-                raise DataError(f"{txt}:{lineno}: answer must be Yes or No, found {answer!r}")
-            if not question:
-                raise DataError(f"{txt}:{lineno}: empty question")
-            lines.append((question, answer))
+    for lineno, parts in iter_tsv(txt, "MME question file"):
+        if len(parts) != 2:
+            raise DataError(f"{txt}:{lineno}: expected 'question<TAB>Yes|No', found {len(parts) - 1} tabs")
+        question, answer = parts[0].strip(), parts[1].strip()
+        if answer.lower() not in ("yes", "no"):
+            raise DataError(f"{txt}:{lineno}: answer must be Yes or No, found {answer!r}")
+        if not question:
+            raise DataError(f"{txt}:{lineno}: empty question")
+        lines.append((question, answer))
     if len(lines) != 2:
         raise DataError(f"{txt}: an MME file holds exactly two questions about its image, found {len(lines)}")
     return lines
