@@ -31,6 +31,12 @@ answer boundary, an answer without tokens, or an end token that is not one token
 ("tokenization mismatch") naming the sample: LLaVA's re-tokenize-and-count approach silently masks
 whole samples in that case.
 
+Special-token strings in sample text: a "</s>", "<s>" (or any other special token but ``<image>``)
+written inside a question or an answer is text, never the special id: it is tokenized with special
+tokens split, while the special tokens the template itself adds (the end token after each answer,
+a chat template's markers, BOS) stay special (`_split_data_specials`, the one place that handles it).
+Samples without such strings are tokenized exactly as the tokenizer does, id for id.
+
     >>> from lrm_llava.chat import tokenize_conversation
     >>> tc = tokenize_conversation(sample["conversations"], tokenizer, "vicuna_v1",
     ...                            image_token_id=processor.image_token_id, num_image_tokens=576,
@@ -300,6 +306,84 @@ def _is_special(tokenizer, text: str) -> bool:
     )
 
 
+def _data_special_strings(tokenizer) -> tuple[str, ...]:
+    """The special-token strings that sample text must not turn into special ids: every special
+    token of the tokenizer (bos, eos, pad, unk, chat markers, ...) except `<image>`, the one
+    placeholder data may hold (`normalize_conversation` checks it). Longest first."""
+    found = set(getattr(tokenizer, "all_special_tokens", None) or ())
+    decoder = getattr(tokenizer, "added_tokens_decoder", None) or {}
+    found.update(str(t) for t in decoder.values() if getattr(t, "special", False))
+    found.discard(IMAGE_TOKEN)
+    return tuple(sorted((t for t in found if t), key=lambda t: (-len(t), t)))
+
+
+def _sample_texts(conversations) -> list[str]:
+    if not isinstance(conversations, list):
+        return []
+    return [t["value"] for t in conversations if isinstance(t, dict) and isinstance(t.get("value"), str)]
+
+
+_FILLER = "\ufffd"
+"""Stands in for each character of a special-token string of the sample text when finding the
+special tokens the template itself writes (no special token contains it)."""
+
+
+def _split_data_specials(
+    conversations: list[dict],
+    template: str,
+    tokenizer,
+    text: str,
+    ids: list[int],
+    offsets: list[tuple[int, int]],
+    specials: tuple[str, ...],
+    sample_id: str | None,
+) -> tuple[list[int], list[tuple[int, int]]]:
+    """The one place where sample text meets special-token strings (finding: a "</s>" or "<s>"
+    written inside a question or an answer became the real EOS/BOS and was trained as such).
+
+    The special tokens the template writes stay special: they are found by rendering the same
+    conversation with every special-token string of the sample text replaced by as many filler
+    characters (same length, so the same positions). Every other special token of the encoding came
+    from sample text; it is replaced by the tokens of its characters, tokenized with special tokens
+    split (`split_special_tokens=True`), offsets kept. Only samples that contain such a string get
+    here: for all other data the token ids are exactly those of the tokenizer (the fast path)."""
+    neutral_conv = []
+    for turn in conversations:
+        value = turn["value"]
+        for tok in specials:
+            value = value.replace(tok, _FILLER * len(tok))
+        neutral_conv.append({**turn, "value": value})
+    neutral, _ = render_conversation(neutral_conv, template, tokenizer=tokenizer, sample_id=sample_id)
+    if len(neutral) != len(text):
+        raise DataError(
+            f"{_who(sample_id)}: the sample text holds a special-token string ({', '.join(map(repr, specials))}) "
+            f"that template {template!r} does not render verbatim; remove it from the data"
+        )
+    owned: set[tuple[int, str]] = set()
+    for tok in specials:
+        start = neutral.find(tok)
+        while start != -1:
+            owned.add((start, tok))
+            start = neutral.find(tok, start + 1)
+    special_ids = {i for i in (getattr(tokenizer, "all_special_ids", None) or ())}
+    decoder = getattr(tokenizer, "added_tokens_decoder", None) or {}
+    special_ids.update(i for i, t in decoder.items() if getattr(t, "special", False))
+    new_ids: list[int] = []
+    new_offsets: list[tuple[int, int]] = []
+    for tid, (s, e) in zip(ids, offsets):
+        piece = text[s:e]
+        content = next((tok for tok in specials if tok in piece), None) if tid in special_ids and s < e else None
+        if content is None or (s + piece.index(content), content) in owned:
+            new_ids.append(tid)
+            new_offsets.append((s, e))
+            continue
+        sub = tokenizer(piece, add_special_tokens=False, split_special_tokens=True, return_offsets_mapping=True,
+                        truncation=False, verbose=False)
+        new_ids.extend(sub["input_ids"])
+        new_offsets.extend((s + a, s + b) for a, b in sub["offset_mapping"])
+    return new_ids, new_offsets
+
+
 def _has_text(text: str, span: tuple[int, int], start: int, end: int) -> bool:
     """Whether the token at `span` covers a non-space character of `text[start:end]`."""
     return bool(text[max(span[0], start): min(span[1], end)].strip())
@@ -343,6 +427,10 @@ def tokenize_conversation(
     )
     ids: list[int] = list(enc["input_ids"])
     offsets: list[tuple[int, int]] = [tuple(o) for o in enc["offset_mapping"]]
+    specials = _data_special_strings(tokenizer)
+    if specials and any(tok in value for value in _sample_texts(conversations) for tok in specials):
+        ids, offsets = _split_data_specials(conversations, template, tokenizer, text, ids, offsets, specials,
+                                            sample_id)
     labels = [IGNORE_INDEX] * len(ids)
 
     for k, (region_start, start, answer_end, end) in enumerate(spans):

@@ -5,6 +5,12 @@ masked segment for MT backends, the whole string for exact ones). The database r
 and every backend batch is committed as soon as it returns, so a job killed at any point and rerun
 asks the backend only for what it does not have yet. Failed translations are never stored.
 
+Every SQLite failure is a `UserError` that says which of two different things happened
+(`cache_problem`): the file is damaged (not a database, corrupt: delete it or pass another `--cache`),
+or it cannot be opened or written where it is (a read-only folder or file, no permission, a full
+disk, a lock held by another job: the file is fine; make the place writable, free space, or pass
+another `--cache`).
+
     >>> cache = TranslationCache(":memory:")
     >>> cache.put_many("pseudo", "", "en", "de", {"Hello": "[de] Hello"})
     >>> cache.get_many("pseudo", "", "en", "de", ["Hello", "Bye"])
@@ -35,6 +41,34 @@ CREATE TABLE IF NOT EXISTS translations (
 
 # SQLite limits the number of bound parameters per statement; stay well below it.
 _CHUNK = 400
+
+_FIX_PATH = "pass --cache PATH in a folder you can write to"
+
+_DAMAGED = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
+_FULL = ("SQLITE_FULL",)
+_BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED")
+_MESSAGES = (("damaged", ("not a database", "malformed", "corrupt")),
+             ("full", ("disk is full", "database or disk is full")),
+             ("busy", ("database is locked", "is locked", "busy")))
+
+
+def cache_problem(err: sqlite3.Error) -> str:
+    """What an SQLite failure says about the cache: "damaged" (the file is not a database, or is
+    corrupt: only replacing it helps), "full" (no space left), "busy" (locked by another process),
+    or "access" (cannot open or write here: a read-only folder or file, missing permission, an I/O
+    error; the file itself may be fine). SQLite's error name decides where Python gives it (3.11+),
+    else its message."""
+    name = getattr(err, "sqlite_errorname", "") or ""
+    for prefix, kind in ((_DAMAGED, "damaged"), (_FULL, "full"), (_BUSY, "busy")):
+        if name.startswith(prefix):
+            return kind
+    if name:
+        return "access"
+    text = str(err).lower()
+    for kind, needles in _MESSAGES:
+        if any(n in text for n in needles):
+            return kind
+    return "access"
 
 
 @dataclass
@@ -84,46 +118,87 @@ class TranslationCache:
     def __init__(self, path: str | Path):
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(self.path).parent
+            if Path(self.path).is_dir():
+                raise UserError(f"translation cache {self.path}: this is a folder, not a file. "
+                                f"Fix: {_FIX_PATH}")
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+                why = f"{blocker} is a file, not a folder" if blocker else (err.strerror or str(err))
+                raise UserError(f"translation cache {self.path}: cannot create its folder {folder} "
+                                f"({why}). Fix: {_FIX_PATH}") from None
+        self._db = None
         try:
             self._db = sqlite3.connect(self.path, timeout=30)
             if self.path != ":memory:":
                 self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(_SCHEMA)
             self._db.commit()
-        except sqlite3.DatabaseError as err:
-            raise UserError(
-                f"translation cache {self.path}: cannot open it as SQLite ({err}); "
-                "pass another --cache path or delete the damaged file"
-            ) from None
+        except sqlite3.Error as err:
+            if self._db is not None:
+                self._db.close()
+            raise self._error(err, "open") from None
         self.stats = TranslationStats()
+
+    def _error(self, err: sqlite3.Error, action: str) -> UserError:
+        """The UserError for an SQLite failure: a damaged file, or a place we cannot read/write."""
+        kind = cache_problem(err)
+        where = f"translation cache {self.path}"
+        if kind == "damaged":
+            return UserError(
+                f"{where}: the file is damaged or not an SQLite database ({err}). Fix: delete it (its "
+                "translations are requested again on the next run) or pass another --cache path")
+        if kind == "full":
+            return UserError(
+                f"{where}: cannot {action} it: the disk is full ({err}). Fix: free space there and rerun "
+                "the same command (finished translations are kept), or pass --cache on another disk")
+        if kind == "busy":
+            return UserError(
+                f"{where}: cannot {action} it: another process holds it locked ({err}). Fix: wait for the "
+                "other job to finish, or give this job its own --cache path")
+        return UserError(
+            f"{where}: cannot {action} it here ({err}): the file or its folder is not writable (read-only "
+            f"folder or file, no permission, or a failing disk); the file itself is not damaged. Fix: make "
+            f"the folder and the file writable, or {_FIX_PATH} (copy the file there to keep its translations)")
 
     def get_many(self, backend: str, model: str, src: str, tgt: str, texts: list[str]) -> dict[str, str]:
         """Translations already stored for `texts` (absent keys are simply missing)."""
         found: dict[str, str] = {}
         unique = list(dict.fromkeys(texts))
-        for i in range(0, len(unique), _CHUNK):
-            chunk = unique[i : i + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                "SELECT text, translation FROM translations WHERE backend=? AND model=? AND src=? "
-                f"AND tgt=? AND text IN ({marks})",
-                (backend, model, src, tgt, *chunk),
-            )
-            found.update(rows.fetchall())
+        try:
+            for i in range(0, len(unique), _CHUNK):
+                chunk = unique[i : i + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    "SELECT text, translation FROM translations WHERE backend=? AND model=? AND src=? "
+                    f"AND tgt=? AND text IN ({marks})",
+                    (backend, model, src, tgt, *chunk),
+                )
+                found.update(rows.fetchall())
+        except sqlite3.Error as err:
+            raise self._error(err, "read") from None
         return found
 
     def put_many(self, backend: str, model: str, src: str, tgt: str, pairs: dict[str, str]) -> None:
         """Store translations and commit at once (one backend batch = one transaction)."""
         now = time.time()
-        self._db.executemany(
-            "INSERT OR REPLACE INTO translations VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(backend, model, src, tgt, t, tr, now) for t, tr in pairs.items()],
-        )
-        self._db.commit()
+        try:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO translations VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(backend, model, src, tgt, t, tr, now) for t, tr in pairs.items()],
+            )
+            self._db.commit()
+        except sqlite3.Error as err:
+            self._db.rollback()
+            raise self._error(err, "write to") from None
 
     def __len__(self) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM translations").fetchone()[0]
+        try:
+            return self._db.execute("SELECT COUNT(*) FROM translations").fetchone()[0]
+        except sqlite3.Error as err:
+            raise self._error(err, "read") from None
 
     def close(self) -> None:
         self._db.close()
