@@ -150,14 +150,19 @@ def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO]:
             yield fh
         os.replace(tmp, path)
     except OSError as err:
-        tmp.unlink(missing_ok=True)
+        _remove_quietly(tmp)
         raise _write_error(path, err) from None
     except BaseException:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
+        _remove_quietly(tmp)
         raise
+
+
+def _remove_quietly(path: Path) -> None:
+    # the cleanup of a failed write must not hide why it failed (a parent that is a file, say)
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def write_text(path: str | Path, text: str) -> Path:

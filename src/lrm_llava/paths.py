@@ -54,16 +54,30 @@ def confined(root: str | Path, relative: str, *, where: str = "sample", what: st
     return candidate
 
 
-def _related(a: Path, b: Path) -> bool:
-    return a == b or a.is_relative_to(b) or b.is_relative_to(a)
-
-
-def check_output_apart(out: str | Path, inputs: Iterable[str | Path], flag: str = "--out") -> None:
-    """Refuse an output path that is one of the inputs, lies inside one or holds one: a command
-    never writes over what it reads (symlinks resolved)."""
+def check_output_apart(out: str | Path, inputs: Iterable[str | Path | None], flag: str = "--out") -> None:
+    """Refuse an output path that is one of the inputs or lies inside one: a command never writes
+    over or into what it reads (symlinks resolved). An output folder may hold an input: it only
+    gets new files beside it."""
     target = Path(out).resolve()
     for given in inputs:
+        if given is None:
+            continue
         source = Path(given).resolve()
-        if _related(target, source):
-            raise UserError(f"{flag} {out} would write over the input {given}. "
+        if target == source or target.is_relative_to(source):
+            raise UserError(f"{flag} {out} would write over or into the input {given}. "
                             f"Fix: give {flag} a path outside the inputs.")
+
+
+def output_folder(out: str | Path, inputs: Iterable[str | Path | None] = (), flag: str = "--out") -> Path:
+    """The one guard of an output folder: apart from the inputs (`check_output_apart`), created if
+    missing, and a clear `UserError` when a file stands in the way or it cannot be made."""
+    folder = Path(out)
+    check_output_apart(folder, inputs, flag)
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{flag} {out} is a file, not a folder. Fix: give {flag} a folder path.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"{flag} {out}: cannot make the folder ({err.strerror or err}). Fix: give {flag} a "
+                        "writable folder path that is not under a file.") from None
+    return folder

@@ -77,15 +77,6 @@ SAMPLE_KINDS: dict[str, list] = {
 
 
 # ------------------------------------------------------------------ known failures (fixes belong elsewhere)
-XF_ID_TYPE = ("data/reader.py validate_sample: an id that is a list, an object or a boolean is accepted (only null "
-              "and blank ids are refused) and becomes str(id); ids must be a string or an integer")
-XF_POPE_EMPTY = ("bench/pope.py load: an empty coco_pope_<split>.json is read as a split of zero questions and the "
-                 "command exits 0; it should be refused, naming the file")
-XF_MMB_UTF8 = ("bench/mmbench.py load: open(path, encoding='utf-8') lets UnicodeDecodeError escape on a non-UTF-8 or "
-               "UTF-16 TSV (traceback); read it with jsonio.read_text")
-XF_TRANSLATE_OUT = ("bench/translation.py translate_benchmark: cache_path.parent.mkdir(...) raises "
-                    "NotADirectoryError/FileExistsError when --out is (under) a file (traceback); TranslationCache "
-                    "makes the folder itself with a clear message, and --out over an input should be refused")
 XF_TRAIN_OUT = ("train/trainer.py run_training: out.mkdir(parents=True, exist_ok=True) raises FileExistsError/"
                 "NotADirectoryError when --output-dir is (under) a file (traceback)")
 XF_TRAIN_APART = ("train/trainer.py run_training: no paths.check_output_apart(output_dir, [data..., image_root, "
@@ -97,21 +88,13 @@ XF_EVAL_OUT = ("bench/run.py run_eval: pred_dir.mkdir(...) raises NotADirectoryE
 XF_EVAL_APART = ("bench/run.py run_eval: no paths.check_output_apart(out, [bench_root, model]): predictions, "
                  "results and the report are written into an input folder")
 XF_RESCORE_EMPTY = ("bench/run.py rescore: 'the predictions files hold no rows' does not name the file(s)")
-XF_ATOMIC = ("jsonio.py atomic_open: when the parent of the output is a file, the cleanup tmp.unlink(missing_ok=True) "
-             "in `except OSError` raises NotADirectoryError (traceback instead of the UserError); bench/run.py rescore "
-             "should also refuse an --out equal to a predictions file")
 
 XFAIL = {
-    **{f"{cmd}-sample-{k}": XF_ID_TYPE for cmd in ("build", "train") for k in ("id_list", "id_object", "id_bool")},
-    "translate-pope-empty": XF_POPE_EMPTY, "eval-pope-empty": XF_POPE_EMPTY,
-    **{f"{cmd}-mmbench-{k}": XF_MMB_UTF8 for cmd in ("translate", "eval") for k in ("latin1", "utf16")},
-    "translate-out-under-a-file": XF_TRANSLATE_OUT, "translate-out-is-a-source-file": XF_TRANSLATE_OUT,
     "train-output-dir-is-a-file": XF_TRAIN_OUT, "train-output-dir-under-a-file": XF_TRAIN_OUT,
     "train-output-dir-is-the-image-root": XF_TRAIN_APART,
     "eval-out-is-a-file": XF_EVAL_OUT, "eval-out-under-a-file": XF_EVAL_OUT,
     "eval-out-is-the-bench-root": XF_EVAL_APART, "eval-out-is-the-model-folder": XF_EVAL_APART,
     "rescore-file-empty": XF_RESCORE_EMPTY,
-    "rescore-out-is-a-predictions-file": XF_ATOMIC, "rescore-out-under-a-file": XF_ATOMIC,
 }
 """Case id -> why it fails today and which file the fix belongs to (strict xfail: flips when fixed)."""
 

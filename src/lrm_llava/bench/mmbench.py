@@ -23,7 +23,7 @@ from pathlib import Path
 
 from lrm_llava.bench.common import Item, is_missing
 from lrm_llava.errors import DataError
-from lrm_llava.jsonio import write_text
+from lrm_llava.jsonio import refuse_utf16, write_text
 
 ROTATION = 1_000_000
 """Rotated copies of question i have index i + k * ROTATION."""
@@ -58,37 +58,46 @@ def load(folder: Path) -> list[MMBFile]:
     files = []
     seen: dict[int, str] = {}
     for path in paths:
-        with open(path, encoding="utf-8", newline="") as fh:
-            reader = csv.reader(fh, delimiter="\t")
-            try:
-                header = next(reader)
-            except StopIteration:
-                raise DataError(f"{path}: empty file; expected a header line") from None
-            missing = [c for c in _REQUIRED if c not in header]
-            if missing:
-                raise DataError(f"{path}:1: missing column(s) {', '.join(missing)} in the header")
-            rows, lines = [], []
-            start = reader.line_num + 1
-            for cells in reader:
-                if not any(c.strip() for c in cells):
-                    start = reader.line_num + 1
-                    continue
-                if len(cells) != len(header):
-                    raise DataError(f"{path}:{start}: {len(cells)} cells for {len(header)} columns "
-                                    "(a tab or an unbalanced quote inside a field?)")
-                row = dict(zip(header, cells))
-                try:
-                    index = int(float(row["index"]))
-                except ValueError:
-                    raise DataError(f"{path}:{start}: index {row['index']!r} is not an integer") from None
-                if index in seen:
-                    raise DataError(f"{path}:{start}: index {index} already used in {seen[index]}")
-                seen[index] = path.name
-                rows.append(row)
-                lines.append(start)
-                start = reader.line_num + 1
-        files.append(MMBFile(path.name, header, rows, lines, str(path)))
+        refuse_utf16(path)
+        try:
+            files.append(_read_tsv(path, seen))
+        except UnicodeDecodeError as err:
+            raise DataError(f"{path}: byte {err.start} is not UTF-8. Fix: save the TSV as UTF-8.") from None
     return files
+
+
+def _read_tsv(path: Path, seen: dict[int, str]) -> MMBFile:
+    """One MMBench TSV; `seen` (index -> file name) catches indices repeated across files."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh, delimiter="\t")
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise DataError(f"{path}: empty file; expected a header line") from None
+        missing = [c for c in _REQUIRED if c not in header]
+        if missing:
+            raise DataError(f"{path}:1: missing column(s) {', '.join(missing)} in the header")
+        rows, lines = [], []
+        start = reader.line_num + 1
+        for cells in reader:
+            if not any(c.strip() for c in cells):
+                start = reader.line_num + 1
+                continue
+            if len(cells) != len(header):
+                raise DataError(f"{path}:{start}: {len(cells)} cells for {len(header)} columns "
+                                "(a tab or an unbalanced quote inside a field?)")
+            row = dict(zip(header, cells))
+            try:
+                index = int(float(row["index"]))
+            except ValueError:
+                raise DataError(f"{path}:{start}: index {row['index']!r} is not an integer") from None
+            if index in seen:
+                raise DataError(f"{path}:{start}: index {index} already used in {seen[index]}")
+            seen[index] = path.name
+            rows.append(row)
+            lines.append(start)
+            start = reader.line_num + 1
+    return MMBFile(path.name, header, rows, lines, str(path))
 
 
 def _options(row: dict[str, str]) -> dict[str, str]:

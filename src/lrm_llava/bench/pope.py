@@ -63,6 +63,9 @@ def load(folder: Path) -> dict[str, list[dict]]:
             seen.add(qid)
             row["_line"] = lineno
             rows.append(row)
+        if not rows:
+            raise DataError(f"{path}: the split file holds no question. Fix: remove the file or fill it with "
+                            "POPE rows (one JSON object per line).")
         doc[split] = rows
     if not doc:
         raise DataError(f"{folder}: no POPE split file found; expected one of "

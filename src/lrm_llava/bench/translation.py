@@ -1,7 +1,7 @@
 """The `bench translate` job: translate a benchmark into other languages, in its native format.
 
     lrm-llava bench translate --benchmark mme --src bench --languages all --backend nllb \\
-        --backend-opt path=models/nllb-200-distilled-600M --out bench
+        --option path=models/nllb-200-distilled-600M --out bench
 
 `--src` is a benchmark root holding `<benchmark>/en/` (or the English benchmark folder itself);
 each language is written to `<out>/<benchmark>/<language>/` in the same native format, so
@@ -51,7 +51,7 @@ from lrm_llava.bench.formats import load as load_document
 from lrm_llava.errors import UserError
 from lrm_llava.jsonio import read_json, write_json
 from lrm_llava.languages import ENGLISH, get, parse_languages
-from lrm_llava.paths import check_relative
+from lrm_llava.paths import check_relative, output_folder
 
 IMAGE_MODES = ("link", "copy", "shared")
 """How `bench translate` gives a translated folder its images (see the module docstring)."""
@@ -222,13 +222,12 @@ def translate_benchmark(config: TranslateConfig, translator=None) -> dict[str, P
     targets = [c for c in parse_languages(config.languages) if c != src_lang]
     if not targets:
         raise UserError(f"no target language other than the source ({src_lang}) in {config.languages!r}")
-    out_root = Path(config.out)
+    out_root = output_folder(config.out)  # a file in the way is a clear error; a root may hold the source
     for tgt in targets:
         check_target(benchmark_dir(out_root, bench, tgt), src_dir)
     if translator is None:
         translator = make_translator(config.backend, **config.backend_options)
     cache_path = Path(config.cache) if config.cache else out_root / "translation-cache.sqlite"
-    cache_path.parent.mkdir(parents=True, exist_ok=True)
     # quoted strings and code of some MME subtasks go to MT as inline code (sentinels); exact backends
     # look whole strings up and get them unchanged
     sent = [guard_quotes(t) if t in guarded and not getattr(translator, "exact", False) else t for t in texts]

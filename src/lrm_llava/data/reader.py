@@ -138,6 +138,9 @@ def validate_sample(sample: Any, where: str = "sample") -> None:
     sample_id = sample.get("id")
     if sample_id is None or (isinstance(sample_id, str) and not sample_id.strip()):
         raise _fail(where, sample_id, "the sample has no id", "give every sample a unique \"id\"")
+    if isinstance(sample_id, bool) or not isinstance(sample_id, (str, int)):
+        raise _fail(where, sample_id, f"the id is a {type(sample_id).__name__}, not a string or a number",
+                    "give every sample a unique text or integer \"id\"")
     turns = sample.get("conversations")
     if not isinstance(turns, list) or not turns:
         raise _fail(where, sample_id, "\"conversations\" is missing or empty",
