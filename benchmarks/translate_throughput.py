@@ -14,11 +14,20 @@ vocabulary built from the benchmark strings) is saved, converted with CTranslate
 `marian` (transformers) and `ct2` backends, greedy, the same decode length, one thread each.
 Skipped (reported as such) when `ctranslate2` is not installed (`pip install 'lrm-llava[nmt]'`).
 
-    python benchmarks/translate_throughput.py              # CPU, about half a minute
-    python benchmarks/translate_throughput.py --strings 6000 --d-model 256
+Part 3 (Ray vs one process). The same `--ray-strings` unique strings (no de-dup effect, nothing
+cached) are translated by the tiny Marian model through `translate_texts` in one local process (one
+thread), then through the Ray engine (`lrm_llava.translate.distributed.RayEngine`: a local Ray with
+`--ray-workers` actors of one CPU each, blocks of `--block-size`). Reported: strings/s of both and
+their ratio, end to end (actor start-up and model loading in every actor included) and in the
+steady state (after the first block came back); `ray init` seconds (not in either); and the
+per-block overhead: the steady-state wall time beyond the workers' own backend seconds (summed over
+workers, divided by the workers), per block. Outputs are checked to be identical. Skipped when Ray is not installed (`pip install 'lrm-llava[ray]'`).
+
+    python benchmarks/translate_throughput.py              # CPU, about a minute
+    python benchmarks/translate_throughput.py --strings 6000 --d-model 256 --ray-strings 4000
 
 The last output line is one JSON object: `{"metric": "translate_backend_strings", ...}` whose
-baseline/ours are the seconds of part 1 (ratio = speed-up), plus `calls_*`, `sent_*` and `ct2_*`.
+baseline/ours are the seconds of part 1 (ratio = speed-up), plus `calls_*`, `sent_*`, `ct2_*` and `ray_*`.
 """
 
 from __future__ import annotations
@@ -202,6 +211,72 @@ def ct2_benchmark(model_dir: Path, workdir: Path, texts: list[str], src: str, tg
     }
 
 
+def ray_strings(n: int, seed: int = 0) -> list[str]:
+    """`n` distinct questions about two objects (nothing for a cache or de-dup to save)."""
+    pairs = [(a, b) for a in _OBJECTS for b in _OBJECTS if a != b]
+    random.Random(seed).shuffle(pairs)
+    forms = ("Is the {a} next to the {b}?", "Which is larger, the {a} or the {b}?")
+    out = [forms[i % 2].format(a=a, b=b) for i, (a, b) in enumerate(pairs)]
+    return out[:n]
+
+
+def ray_benchmark(model_dir: Path, texts: list[str], *, workers: int, block_size: int, max_len: int,
+                  batch: int) -> dict:
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError:
+        return {"ray": "skipped: ray[data] not installed (pip install 'lrm-llava[ray]')"}
+    from lrm_llava.translate import make_translator, translate_texts
+    from lrm_llava.translate.distributed import RayEngine
+
+    options = {"path": str(model_dir), "max_new_tokens": max_len, "batch_size": batch, "ratio_bounds": None}
+    local = make_translator("marian", **options)
+    local.translate(texts[:2], "en", "de")
+    t0 = time.perf_counter()
+    out_local = translate_texts(texts, "en", "de", local)
+    t_local = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    ray.init(num_cpus=workers, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    t_start = time.perf_counter() - t0
+    try:
+        engine = RayEngine("marian", options, workers=workers, block_size=block_size, cpus_per_worker=1)
+        t0 = time.perf_counter()
+        out_ray = translate_texts(texts, "en", "de", local, engine=engine)
+        t_ray = time.perf_counter() - t0
+    finally:
+        ray.shutdown()
+    c = engine.counters
+    assert list(out_ray) == list(out_local), "the Ray engine returned different translations"
+    first = c["first_block_s"]
+    per_block = c["seconds"] / max(1, c["blocks"])
+    steady_wall = t_ray - first
+    steady_blocks = max(1, c["blocks"] - 1)
+    steady_strings = len(texts) * steady_blocks / max(1, c["blocks"])
+    overhead = (steady_wall - per_block * steady_blocks / workers) / (steady_blocks / workers)
+    local_rate = len(texts) / t_local
+    return {
+        "ray": "ok",
+        "ray_strings": len(texts),
+        "ray_workers": workers,
+        "ray_block_size": block_size,
+        "ray_blocks": c["blocks"],
+        "ray_strings_per_s_local": round(local_rate, 1),
+        "ray_strings_per_s_ray": round(len(texts) / t_ray, 1),
+        "ray_ratio": round(t_local / t_ray, 2),
+        "ray_strings_per_s_ray_steady": round(steady_strings / steady_wall, 1),
+        "ray_ratio_steady": round(steady_strings / steady_wall / local_rate, 2),
+        "ray_first_block_s": round(first, 2),
+        "ray_seconds_local": round(t_local, 3),
+        "ray_seconds_ray": round(t_ray, 3),
+        "ray_backend_seconds_in_workers": round(c["seconds"], 3),
+        "ray_overhead_s_per_block": round(overhead, 4),
+        "ray_init_s": round(t_start, 2),
+        "ray_version": ray.__version__,
+    }
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--strings", type=int, default=1500, help="benchmark strings (with repetition)")
@@ -210,15 +285,19 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--max-new-tokens", type=int, default=16)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--ray-strings", type=int, default=6000, help="unique strings of part 3, at most the 3,906 object pairs (0 skips it)")
+    parser.add_argument("--ray-workers", type=int, default=2)
+    parser.add_argument("--block-size", type=int, default=256)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
     from lrm_llava.translate import make_translator
 
     texts = benchmark_strings(args.strings)
+    distinct = ray_strings(args.ray_strings) if args.ray_strings > 0 else []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        model_dir = build_tiny_marian(workdir / "marian", texts, d_model=args.d_model, layers=args.layers)
+        model_dir = build_tiny_marian(workdir / "marian", texts + distinct, d_model=args.d_model, layers=args.layers)
         # A random model's output lengths are arbitrary: no length-ratio check, nothing is retried.
         hf = make_translator("marian", path=str(model_dir), max_new_tokens=args.max_new_tokens,
                              batch_size=args.batch_size, ratio_bounds=None)
@@ -228,6 +307,8 @@ def main(argv: list[str] | None = None) -> dict:
         part2 = ct2_benchmark(
             model_dir, workdir, unique, "en", "de", max_len=args.max_new_tokens, batch=args.batch_size
         )
+        part3 = ray_benchmark(model_dir, distinct, workers=args.ray_workers, block_size=args.block_size,
+                              max_len=args.max_new_tokens, batch=args.batch_size) if distinct else {"ray": "skipped"}
     result = {
         "metric": "translate_benchmark_seconds",
         "unit": "s",
@@ -236,6 +317,7 @@ def main(argv: list[str] | None = None) -> dict:
         "ratio": round(part1["seconds_baseline"] / part1["seconds_ours"], 2),
         **part1,
         **part2,
+        **part3,
     }
     print(
         f"no cache/de-dup: {part1['sent_baseline']} strings in {part1['calls_baseline']} calls, {part1['seconds_baseline']} s; "
@@ -243,6 +325,15 @@ def main(argv: list[str] | None = None) -> dict:
         f"warm cache: {part1['calls_warm']} calls, {part1['seconds_warm']} s",
         file=sys.stderr,
     )
+    if part3.get("ray") == "ok":
+        print(
+            f"Ray ({part3['ray_workers']} workers, blocks of {part3['ray_block_size']}): "
+            f"{part3['ray_strings_per_s_ray']} strings/s vs one process {part3['ray_strings_per_s_local']} strings/s "
+            f"(ratio {part3['ray_ratio']}); steady state {part3['ray_strings_per_s_ray_steady']} strings/s "
+            f"(ratio {part3['ray_ratio_steady']}); first block after {part3['ray_first_block_s']} s; "
+            f"overhead {part3['ray_overhead_s_per_block'] * 1000:.1f} ms per block; ray init {part3['ray_init_s']} s",
+            file=sys.stderr,
+        )
     print(json.dumps(result))
     return result
 

@@ -101,7 +101,7 @@ def test_output_over_the_source_and_empty_sources_are_refused(tmp_path):
     src = tmp_path / "src.json"
     src.write_text(json.dumps([GOOD]), encoding="utf-8")
     before = src.read_bytes()
-    with pytest.raises(UserError, match="would write over the input"):
+    with pytest.raises(UserError, match="would write over"):
         build_dataset(BuildConfig(sources=[str(src)], out=str(src), languages="de", progress=False))
     assert src.read_bytes() == before
     empty = tmp_path / "empty.json"

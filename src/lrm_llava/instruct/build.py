@@ -11,6 +11,13 @@ non-English samples (`mix.plan_mix`); translate, per language, every string the 
 the SQLite cache, so a rerun resumes and a finished run costs nothing); build the samples
 (`tasks`); shuffle with the seed; write the JSON list and `<out stem>.stats.json` beside it.
 The output is written atomically, and the same inputs, seed and cache give a byte-identical file.
+
+Options that are off by default (the demo's data does not change): `registry_prompts` (LLaVA's
+answer-format sentences come from the language registry, not from MT), `engine="ray"` (the
+translations are made by a Ray Data actor pool and land in the same cache: same output), `quality`
+(language ID, length ratio and optional back-translation chrF per language and source, with
+`drop_flagged`). Sources in another language than English (`lang` set, e.g. GeoQA's Chinese) and
+sources whose `source` has a keep-English default are used as they are, never translated.
 """
 
 from __future__ import annotations
@@ -27,7 +34,14 @@ from lrm_llava.chat.templates import STAGE_NAMES
 from lrm_llava.errors import UserError
 from lrm_llava.instruct.mix import plan_mix
 from lrm_llava.instruct.sources import Source, english_conversations, load_sources
-from lrm_llava.instruct.tasks import TASKS, build_conversations, languages_of, texts_needed
+from lrm_llava.instruct.tasks import (
+    TASKS,
+    build_conversations,
+    languages_of,
+    split_answer_format,
+    texts_needed,
+    with_answer_format,
+)
 from lrm_llava.jsonio import write_json
 from lrm_llava.paths import check_output_apart, confined
 from lrm_llava.translate import (
@@ -101,6 +115,22 @@ class BuildConfig:
     """Lines longer than this are split into sentences before MT."""
     progress: bool = True
     """Show progress bars."""
+    registry_prompts: bool = False
+    """Take LLaVA's answer-format sentences ("Answer the question using a single word or phrase.", ...)
+    from the language registry (the benchmarks' wording) instead of machine-translating them; EP-VQA's
+    English question leaves them out. Off by default (it changes data whose sources carry them)."""
+    engine: str = "local"
+    """Where translations are made: "local" (in-process batches) or "ray" (a Ray Data actor pool; same output)."""
+    address: str | None = None
+    """Ray cluster address for engine "ray" ("auto" on a node of a running cluster); default: a local Ray."""
+    engine_options: dict = field(default_factory=dict)
+    """Ray engine options: workers (2), block_size (256), cpus_per_worker, gpus_per_worker, num_cpus."""
+    quality: bool = False
+    """Compute quality signals (language ID, length ratio) per language and source into the stats."""
+    back_translation: bool = False
+    """With quality: also translate the translations back to English and flag low chrF (costs a second pass)."""
+    drop_flagged: bool = False
+    """Drop the planned samples that use a translation flagged by a quality signal (implies quality)."""
 
 
 @dataclass
@@ -127,9 +157,17 @@ class BuildStats:
     """Per language: strings and characters still to translate (dry run only)."""
     cost_usd: dict = field(default_factory=dict)
     """Dry run: estimated cost per paid backend for the characters above."""
+    quality: dict = field(default_factory=dict)
+    """Quality signals per language and source (with `quality`)."""
+    engine: dict = field(default_factory=dict)
+    """What the Ray engine did (blocks, segments, workers, wall seconds), with engine "ray"."""
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        for optional in ("quality", "engine"):  # absent unless used: the stats of a plain build keep their shape
+            if not out[optional]:
+                del out[optional]
+        return out
 
 
 def _resolve_tasks(cfg: BuildConfig) -> dict[str, float]:
@@ -163,6 +201,23 @@ def _image_missing(src: Source, root: str | None) -> bool:
     return not confined(root, src.fields["image"], where=src.where).is_file()
 
 
+def _source_name(src: Source) -> str:
+    """The sample's `source` (as `data import` writes it), else its file's stem."""
+    name = src.fields.get("source")
+    return str(name) if isinstance(name, str) and name.strip() else Path(src.origin).stem
+
+
+def _own_language(src: Source) -> tuple[str, str]:
+    """(lang, answer_lang) of a sample used as it is: English unless the source says otherwise."""
+    def code(value, default: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            return default
+        return languages.LANGUAGES[value].code if value in languages.LANGUAGES else value.strip()
+
+    lang = code(src.fields.get("lang"), languages.ENGLISH)
+    return lang, code(src.fields.get("answer_lang"), lang)
+
+
 def _record(src: Source, sample_id: str, conversations: list[dict], lang: str, answer_lang: str, task: str) -> dict:
     rec = {"id": sample_id}
     rec.update({k: v for k, v in src.fields.items() if k not in ("id", "lang", "answer_lang", "task", "source_id")})
@@ -171,9 +226,41 @@ def _record(src: Source, sample_id: str, conversations: list[dict], lang: str, a
     return rec
 
 
+def _backend_options(cfg: BuildConfig) -> dict:
+    return backend_options(cfg.backend, cfg.backend_options, cfg.table, cfg.model, cfg.base_url)
+
+
 def _make_translator(cfg: BuildConfig):
-    return make_translator(cfg.backend, **backend_options(cfg.backend, cfg.backend_options, cfg.table, cfg.model,
-                                                          cfg.base_url))
+    return make_translator(cfg.backend, **_backend_options(cfg))
+
+
+def _quality(cfg: BuildConfig, stats: BuildStats, langs: list[str], needed, translations, failed, sources_of,
+             translator, cache, engine) -> dict[str, set[str]]:
+    """Flag translations (language ID, length ratio, optional back-translation chrF); fill `stats.quality`;
+    return la -> the English strings whose translation is flagged."""
+    from lrm_llava.instruct.quality import SIGNALS, QualitySettings, _detector, flags, summarize
+
+    settings = QualitySettings()
+    detector = _detector()
+    signals = SIGNALS if cfg.back_translation else SIGNALS[:2]
+    per_lang: dict[str, dict[str, set[str]]] = {}
+    for la in langs:
+        pairs = {t: translations[la][t] for t in needed[la] if t not in failed[la] and t in translations[la]}
+        back = None
+        if cfg.back_translation and pairs:
+            outs = list(pairs.values())
+            result = translate_texts(outs, la, "en", translator, cache, progress=cfg.progress,
+                                     max_chars=cfg.max_segment_chars, engine=engine)
+            back = {t: b for t, b, i in zip(pairs, result, range(len(outs))) if i not in set(result.kept_english)}
+        per_lang[la] = flags(pairs, la, back, settings, detector)
+    stats.quality = {
+        "signals": list(signals),
+        "thresholds": {"min_letters": settings.min_letters, "min_chars": settings.min_chars,
+                       **({"chrf_min": settings.chrf_min} if cfg.back_translation else {})},
+        "by_language": summarize(per_lang, sources_of, signals),
+        "drop_flagged": cfg.drop_flagged,
+    }
+    return {la: {t for t, found in per_lang[la].items() if found} for la in langs}
 
 
 def build_dataset(cfg: BuildConfig) -> BuildStats:
@@ -204,9 +291,14 @@ def build_dataset(cfg: BuildConfig) -> BuildStats:
             stats.dropped["missing image"] = stats.dropped.get("missing image", 0) + 1
             continue
         valid.append(i)
-        mode = cfg.keep_english.mode_for(src.origin)
-        if mode == "english":
-            reason = "source override"
+        name = src.fields.get("source") if isinstance(src.fields.get("source"), str) else None
+        mode = cfg.keep_english.mode_for(src.origin, name)
+        if _own_language(src)[0] != languages.ENGLISH:
+            reason = "not English (used as it is)"
+        elif mode == "english":
+            explicit = any(k in cfg.keep_english.source_modes
+                           for k in (src.origin, Path(src.origin).name, Path(src.origin).stem, name))
+            reason = "source override" if explicit else f"source default ({(name or Path(src.origin).stem).lower()})"
         elif mode == "translate":
             reason = None
         else:
@@ -226,13 +318,30 @@ def build_dataset(cfg: BuildConfig) -> BuildStats:
         raise UserError("no source sample can be translated (all are kept English or dropped); "
                         "check the keep-English rules or the per-source overrides")
 
+    translator = _make_translator(cfg) if plan else None  # every planned sample needs a translation
+    # With registry prompts, a question that ends with LLaVA's answer-format sentence is translated
+    # without it, and the sentence of the target language comes from the registry. Exact backends
+    # (reference tables) keep receiving whole original strings: their entries already hold the
+    # wording their author chose.
+    formats: dict[str, tuple[str, str, str]] = {}
+    split_prompts = cfg.registry_prompts and translator is not None and not translator.exact
+
+    def sent(text: str) -> str:
+        if not split_prompts:
+            return text
+        if text not in formats:
+            core, attr, sep = split_answer_format(text)
+            formats[text] = (core, attr, sep) if attr else (text, "", "")
+        return formats[text][0]
+
     needed: dict[str, dict[str, None]] = {la: {} for la in langs}
+    sources_of: dict[str, dict[str, set[str]]] = {la: {} for la in langs}
     for a in plan:
         for text in texts_needed(a.task, sources[a.index].turns, a.variant):
-            needed[a.lang].setdefault(text, None)
+            needed[a.lang].setdefault(sent(text), None)
+            sources_of[a.lang].setdefault(sent(text), set()).add(_source_name(sources[a.index]))
 
     cache_path = cfg.cache or str(out.with_name(out.stem + ".translations.sqlite"))
-    translator = _make_translator(cfg) if any(needed.values()) else None
     total = TranslationStats()
     if cfg.dry_run:
         cache = TranslationCache(cache_path) if Path(cache_path).exists() else None
@@ -247,29 +356,72 @@ def build_dataset(cfg: BuildConfig) -> BuildStats:
 
     translations: dict[str, dict[str, str]] = {}
     failed: dict[str, set[str]] = {}
-    with TranslationCache(cache_path) as cache:
-        for la in tqdm(langs, desc="languages", unit="lang", disable=not cfg.progress or len(langs) < 2):
-            texts = list(needed[la])
-            if not texts:
-                translations[la], failed[la] = {}, set()
-                continue
-            result = translate_texts(texts, "en", la, translator, cache, progress=cfg.progress,
-                                     max_chars=cfg.max_segment_chars)
-            total.add(result.stats)
-            translations[la] = dict(zip(texts, result))
-            failed[la] = {texts[i] for i in result.kept_english}
+    engine = None
+    if translator is not None:
+        from lrm_llava.translate.distributed import make_engine
+
+        engine = make_engine(cfg.engine, cfg.backend, _backend_options(cfg), address=cfg.address,
+                             engine_options=cfg.engine_options, progress=cfg.progress)
+    elif cfg.engine not in ("local", "ray"):
+        raise UserError(f"unknown engine {cfg.engine!r}; use local or ray")
+    try:
+        with TranslationCache(cache_path) as cache:
+            if engine is not None:  # every language in one Ray job, committed to the cache block by block
+                engine.prefill({la: list(needed[la]) for la in langs}, "en", translator, cache, cfg.max_segment_chars)
+            for la in tqdm(langs, desc="languages", unit="lang", disable=not cfg.progress or len(langs) < 2):
+                texts = list(needed[la])
+                if not texts:
+                    translations[la], failed[la] = {}, set()
+                    continue
+                result = translate_texts(texts, "en", la, translator, cache, progress=cfg.progress,
+                                         max_chars=cfg.max_segment_chars, engine=engine)
+                total.add(result.stats)
+                translations[la] = dict(zip(texts, result))
+                failed[la] = {texts[i] for i in result.kept_english}
+            if engine is not None:
+                engine.account(total)
+                stats.engine = {"name": "ray", "address": cfg.address or "local", "workers": engine.workers,
+                                "block_size": engine.block_size,
+                                **{k: round(v, 3) if isinstance(v, float) else v
+                                   for k, v in engine.counters.items() if k != "cached"}}
+            if cfg.quality or cfg.drop_flagged or cfg.back_translation:
+                flagged_texts = _quality(cfg, stats, langs, needed, translations, failed, sources_of,
+                                         translator, cache, engine)
+            else:
+                flagged_texts = {}
+    finally:
+        if engine is not None:
+            engine.close()
+    for text, (core, attr, sep) in formats.items():  # the registry's sentence after the translated question
+        if not attr:
+            continue
+        for la in langs:
+            if core in translations[la]:
+                translations[la][text] = with_answer_format(translations[la][core], attr, sep, la)
+            if core in failed[la]:
+                failed[la].add(text)
+            if core in flagged_texts.get(la, ()):
+                flagged_texts[la].add(text)
     stats.translation = total.as_dict()
 
     samples = [
-        _record(sources[i], sources[i].source_id, english_conversations(sources[i]), "en", "en", "mvqa")
+        _record(sources[i], sources[i].source_id, english_conversations(sources[i]), *_own_language(sources[i]),
+                "mvqa")
         for i in english
     ]
-    counts: dict[str, dict[str, int]] = {"en": {"mvqa": len(english)}} if english else {}
+    counts: dict[str, dict[str, int]] = {}
+    for i in english:
+        lang = _own_language(sources[i])[0]
+        counts.setdefault(lang, {}).setdefault("mvqa", 0)
+        counts[lang]["mvqa"] += 1
     for a in plan:
         src = sources[a.index]
         task = "mvqa" if a.task == "mvqa_caption" else a.task
         suffix = f"-{a.copy}" if a.copy else ""
         sample_id = f"{src.source_id}-{a.lang}-{task}{a.variant and '-' + a.variant}{suffix}"
+        if cfg.drop_flagged and any(t in flagged_texts.get(a.lang, ()) for t in texts_needed(a.task, src.turns, a.variant)):
+            stats.dropped["flagged translation"] = stats.dropped.get("flagged translation", 0) + 1
+            continue
         if any(t in failed[a.lang] for t in texts_needed(a.task, src.turns, a.variant)):
             stats.kept_english_failed += 1
             samples.append(_record(src, sample_id, english_conversations(src), "en", "en", "mvqa"))
@@ -278,7 +430,7 @@ def build_dataset(cfg: BuildConfig) -> BuildStats:
             continue
         prompt_rng = random.Random(f"{cfg.seed}:{sample_id}")
         conv = build_conversations(a.task, src.turns, a.lang, translations[a.lang], src.has_image, a.variant,
-                                   prompt_rng)
+                                   prompt_rng, registry_prompts=cfg.registry_prompts)
         lang, answer_lang = languages_of(task, a.lang, a.variant)
         samples.append(_record(src, sample_id, conv, lang, answer_lang, task))
         counts.setdefault(a.lang, {}).setdefault(task, 0)

@@ -1,5 +1,7 @@
-"""`lrm-llava data build`: a thin wrapper over `lrm_llava.instruct.build_dataset`.
+"""`lrm-llava data build` and `data import`: thin wrappers over `lrm_llava.instruct.build_dataset`
+and `lrm_llava.instruct.importers.run_import`.
 
+    lrm-llava data import --format chartqa --src "ChartQA Dataset" --out data/chartqa.json
     lrm-llava data build --source en.json --stage finetune --languages zh,it,fr,de,es,ru,ro,cs,hr \\
         --backend google --mix 1.0 --tasks mvqa,epvqa,bvqa --out multi.json --dry-run
 """
@@ -46,8 +48,55 @@ def register(subparsers) -> None:
     p.add_argument("--no-keep-english", action="store_true", help="switch the keep-English rules off")
     add_field(p, BuildConfig, "check_language", action="store_true")
     add_field(p, BuildConfig, "max_segment_chars", type=int)
+    add_field(p, BuildConfig, "registry_prompts", action="store_true")
+    add_field(p, BuildConfig, "engine", choices=["local", "ray"])
+    add_field(p, BuildConfig, "address")
+    p.add_argument("--engine-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="Ray engine options: workers=2, block_size=256, cpus_per_worker=1, gpus_per_worker=0, num_cpus")
+    add_field(p, BuildConfig, "quality", action="store_true")
+    add_field(p, BuildConfig, "back_translation", action="store_true")
+    add_field(p, BuildConfig, "drop_flagged", action="store_true")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run_build)
+    _register_import(sub)
+
+
+def _register_import(sub) -> None:
+    from lrm_llava.instruct.importers import FORMATS, ImportConfig
+
+    p = sub.add_parser(
+        "import",
+        help="convert a public release (LLaVA-665k, ShareGPT4V, ChartQA, DocVQA, DVQA, AI2D, GeoQA, the_cauldron) "
+        "to LLaVA JSON",
+        description="Read a dataset in the layout its public release ships and write LLaVA JSON (images under one "
+        "root, LLaVA-1.5's answer-format prompts added where LLaVA added them, skipped rows counted in "
+        "<out stem>.stats.json). The output is a valid `data build` source.",
+    )
+    add_field(p, ImportConfig, "format", required=True, choices=list(FORMATS))
+    add_field(p, ImportConfig, "src", required=True)
+    add_field(p, ImportConfig, "out", required=True)
+    add_field(p, ImportConfig, "image_root")
+    add_field(p, ImportConfig, "images")
+    add_field(p, ImportConfig, "split")
+    add_field(p, ImportConfig, "test_ids")
+    p.add_argument("--no-prompts", action="store_true",
+                   help="do not add LLaVA-1.5's answer-format sentences (keep the questions as released)")
+    add_field(p, ImportConfig, "limit", type=int)
+    p.set_defaults(func=run_import_command)
+
+
+def run_import_command(args: argparse.Namespace) -> int:
+    from lrm_llava.instruct.importers import ImportConfig, run_import
+
+    stats = run_import(ImportConfig(format=args.format, src=args.src, out=args.out, image_root=args.image_root,
+                                    images=args.images, split=args.split, test_ids=args.test_ids,
+                                    prompts=not args.no_prompts, limit=args.limit))
+    print(f"wrote {stats['total']} samples to {stats['out']} (images under {stats['image_root']}; "
+          f"stats: {stats['stats_path']})")
+    print("per source: " + json.dumps(stats["counts"], ensure_ascii=False))
+    if stats["skipped"]["total"]:
+        print(f"skipped {stats['skipped']['total']}: " + json.dumps(stats["skipped"]["reasons"], ensure_ascii=False))
+    return 0
 
 
 def config_from_args(args: argparse.Namespace):
@@ -82,6 +131,13 @@ def config_from_args(args: argparse.Namespace):
         prices={**DEFAULT_PRICES, **parse_key_values(args.price, "--price", float)},
         max_segment_chars=args.max_segment_chars,
         progress=not args.no_progress,
+        registry_prompts=args.registry_prompts,
+        engine=args.engine,
+        address=args.address,
+        engine_options=parse_key_values(args.engine_option, "--engine-option", number_or_text),
+        quality=args.quality,
+        back_translation=args.back_translation,
+        drop_flagged=args.drop_flagged,
     )
 
 
@@ -106,4 +162,15 @@ def run_build(args: argparse.Namespace) -> int:
         print(f"kept English: {stats.kept_english} (+{stats.kept_english_failed} after failed translation)")
     if stats.off_language:
         print("off-language rate: " + ", ".join(f"{k} {v['rate']:.1%}" for k, v in stats.off_language.items()))
+    if stats.engine:
+        e = stats.engine
+        print(f"ray engine: {e['blocks']} blocks, {e['segments']} segments on {e['workers']} workers "
+              f"({e['wall']:.1f} s)")
+    if stats.quality:
+        worst = [(la, src, row["share"]["any"]) for la, rows in stats.quality["by_language"].items()
+                 for src, row in rows.items()]
+        shown = ", ".join(f"{la}/{src} {share:.1%}" for la, src, share in sorted(worst, key=lambda r: -r[2])[:5])
+        print(f"flagged translations (worst): {shown or 'none'}")
+    if stats.dropped:
+        print("dropped: " + json.dumps(stats.dropped, ensure_ascii=False))
     return 0

@@ -15,6 +15,12 @@ once, at the front of the first human turn. Every non-English string comes from 
 
 EP-VQA applies its format to every turn of a multi-turn conversation; BVQA puts its request in the
 first human turn only and keeps one answer language for the whole conversation.
+
+LLaVA's answer-format sentences ("Answer the question using a single word or phrase.", "Answer
+with the option's letter from the given choices directly.", "Please answer yes or no.") can be
+taken from the registry instead of being machine-translated (`split_answer_format` /
+`with_answer_format`, the build's `registry_prompts`): the question in `la` then ends with the
+sentence the benchmarks of `la` use, and EP-VQA's English question leaves the sentence out.
 """
 
 from __future__ import annotations
@@ -27,6 +33,33 @@ Turns = list[tuple[str, str]]
 """English turns as (role, text) with role "human" or "gpt" and `<image>` removed."""
 
 TASKS = ("mvqa", "epvqa", "bvqa")
+
+
+ANSWER_FORMATS = ("short_answer_suffix", "option_suffix", "yes_no_suffix")
+"""Registry attributes of LLaVA's answer-format sentences, the ones the benchmarks' prompts use."""
+
+
+def split_answer_format(text: str) -> tuple[str, str | None, str]:
+    """(question, registry attribute, separator) for a question that ends with one of LLaVA's
+    answer-format sentences in the English registry wording; (text, None, "") otherwise.
+
+    >>> split_answer_format("Is it red?\\nAnswer the question using a single word or phrase.")
+    ('Is it red?', 'short_answer_suffix', '\\n')
+    """
+    en = languages.get(languages.ENGLISH)
+    for attr in ANSWER_FORMATS:
+        sentence = getattr(en, attr)
+        if text.endswith(sentence):
+            head = text[: -len(sentence)]
+            core = head.rstrip()
+            if core:
+                return core, attr, head[len(core):]
+    return text, None, ""
+
+
+def with_answer_format(question_la: str, attr: str, separator: str, la: str) -> str:
+    """The question in `la` followed by the registry's sentence `attr` of `la`."""
+    return f"{question_la}{separator}{getattr(languages.get(la), attr)}"
 
 
 def with_image(conversations: list[dict], has_image: bool) -> list[dict]:
@@ -77,13 +110,14 @@ def epvqa_target(la: str, question_en: str, answer_la: str) -> str:
     return f"{lang.pivot_question_label}: {question_en}\n{lang.answer_label}: {answer_la}"
 
 
-def epvqa(turns: Turns, la: str, tr: dict[str, str], has_image: bool) -> list[dict]:
-    """Question in `la` + the pivot instruction -> English question, then the answer in `la`."""
+def epvqa(turns: Turns, la: str, tr: dict[str, str], has_image: bool, registry_prompts: bool = False) -> list[dict]:
+    """Question in `la` + the pivot instruction -> English question, then the answer in `la`.
+    `registry_prompts`: the English question of the target leaves LLaVA's answer-format sentence out."""
     lang = languages.get(la)
     out, question = [], ""
     for role, text in turns:
         if role == "human":
-            question = text
+            question = split_answer_format(text)[0] if registry_prompts else text
             out.append({"from": "human", "value": f"{tr[text]}\n{lang.pivot_instruction}"})
         else:
             out.append({"from": "gpt", "value": epvqa_target(la, question, tr[text])})
@@ -115,7 +149,8 @@ def languages_of(task: str, la: str, variant: str = "") -> tuple[str, str]:
 
 
 def build_conversations(
-    task: str, turns: Turns, la: str, tr: dict[str, str], has_image: bool, variant: str, rng: random.Random
+    task: str, turns: Turns, la: str, tr: dict[str, str], has_image: bool, variant: str, rng: random.Random,
+    registry_prompts: bool = False,
 ) -> list[dict]:
     """Dispatch to the builder of `task` ("mvqa", "mvqa_caption", "epvqa", "bvqa")."""
     if task == "mvqa":
@@ -123,7 +158,7 @@ def build_conversations(
     if task == "mvqa_caption":
         return mvqa_caption(turns, la, tr, has_image, rng)
     if task == "epvqa":
-        return epvqa(turns, la, tr, has_image)
+        return epvqa(turns, la, tr, has_image, registry_prompts)
     if task == "bvqa":
         return bvqa(turns, la, tr, has_image, variant)
     raise ValueError(f"unknown task {task!r}")

@@ -17,6 +17,8 @@ What happens, in order:
    `ratio_bounds`) is not cached and is retried once; if it fails again the whole string is
    returned in English and its index is listed in `kept_english`.
 A backend failure raises `TranslationError` after everything finished before it is cached.
+Step 2 can run elsewhere: with `engine=` (e.g. `distributed.RayEngine`, an actor pool on Ray Data)
+the same segments are translated in blocks and the same cache is written, so the result is the same.
 """
 
 from __future__ import annotations
@@ -123,8 +125,14 @@ def translate_texts(
     cache: TranslationCache | None = None,
     progress: bool = False,
     max_chars: int = 400,
+    engine=None,
 ) -> Translations:
-    """Translate `texts` from `src` to `tgt`; returns one string per input (see module docstring)."""
+    """Translate `texts` from `src` to `tgt`; returns one string per input (see module docstring).
+
+    `engine` (optional) translates the segments the cache lacks instead of the in-process batch
+    loop: `engine.run(segments, src, tgt, translator, stats, commit=...) -> (good, failed)`, with
+    the same validity rules and one retry, `commit` called with each finished block (it writes the
+    cache); `lrm_llava.translate.distributed.RayEngine` runs them on Ray Data."""
     src = languages.get(src).code
     tgt = languages.get(tgt).code
     stats = TranslationStats(strings=len(texts))
@@ -142,6 +150,12 @@ def translate_texts(
     todo = sorted((t for t in todo if t not in done), key=len)  # similar lengths pad less
     stats.misses = len(todo)
     failed: set[str] = set()
+    if engine is not None and todo:
+        good, failed = engine.run(todo, src, tgt, translator, stats,
+                                  commit=(lambda g: cache.put_many(*_cache_key(translator), src, tgt, g))
+                                  if use_cache else None)
+        done.update(good)
+        todo = []
     bar = tqdm(total=len(todo), desc=f"translate {src}->{tgt}", unit="seg", disable=not progress)
     try:
         for attempt in range(2):

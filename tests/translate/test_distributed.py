@@ -1,0 +1,112 @@
+"""The Ray engine: `data build --engine ray` on a local Ray (2 CPUs, pseudo backend) writes the file
+`--engine local` writes, byte for byte; a run stopped midway resumes from the cache and sends the
+backend only what was not finished."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lrm_llava.cli import main
+from lrm_llava.errors import TranslationError, UserError
+from lrm_llava.instruct import BuildConfig, build_dataset
+from lrm_llava.translate import TranslationCache, make_translator, translate_texts
+from lrm_llava.translate.distributed import RayEngine, make_engine, translate_block
+
+ray = pytest.importorskip("ray")
+pytest.importorskip("ray.data")
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    yield
+    if started:
+        ray.shutdown()
+
+
+def _word(i: int) -> str:
+    return "".join("bcdfghjklm"[int(d)] for d in str(i)) + "o"  # numbers are masked before MT: use words
+
+
+def _source(tmp_path, n=60):
+    rows = []
+    for i in range(n):
+        i = _word(i)
+        rows.append({"id": f"s{i}", "image": f"img/{i}.png", "conversations": [
+            {"from": "human", "value": f"<image>\nWhat colour is the car number {i}?\n"
+                                       "Answer the question using a single word or phrase."},
+            {"from": "gpt", "value": f"It is red, car {i}. The driver waves."},
+            {"from": "human", "value": f"Where does car {i} park?"}, {"from": "gpt", "value": "Near the park gate."}]})
+    path = tmp_path / "en.json"
+    path.write_text(json.dumps(rows), encoding="utf-8")
+    return path
+
+
+def _cli(src, out, *extra):
+    return main(["data", "build", "--source", str(src), "--stage", "finetune", "--languages", "de,fr,zh",
+                 "--backend", "pseudo", "--out", str(out), "--no-progress", "--option", "batch_size=8", *extra])
+
+
+def test_translate_block_follows_local_rules():
+    tr = make_translator("pseudo")
+    out = translate_block(tr, ["a [0] b", "c"], "en", "de")
+    assert out["good"] == {"a [0] b": "[de] a [0] b", "c": "[de] c"} and out["failed"] == []
+
+
+def test_engine_equals_local_byte_for_byte(tmp_path, local_ray, capsys):
+    src = _source(tmp_path)
+    assert _cli(src, tmp_path / "local.json") == 0
+    assert _cli(src, tmp_path / "ray.json", "--engine", "ray", "--engine-option", "workers=2,block_size=7") == 0
+    assert "ray engine:" in capsys.readouterr().out
+    assert (tmp_path / "ray.json").read_bytes() == (tmp_path / "local.json").read_bytes()
+    stats = json.loads((tmp_path / "ray.stats.json").read_text())
+    local = json.loads((tmp_path / "local.stats.json").read_text())
+    assert stats["engine"]["workers"] == 2 and stats["engine"]["blocks"] > 2
+    for key in ("hits", "misses", "segments", "unique", "strings"):
+        assert stats["translation"][key] == local["translation"][key], key
+    # a finished build reruns with no backend call
+    assert _cli(src, tmp_path / "ray.json", "--engine", "ray") == 0
+    rerun = json.loads((tmp_path / "ray.stats.json").read_text())
+    assert rerun["translation"]["calls"] == 0 and rerun["engine"]["blocks"] == 0
+
+
+def test_killed_run_resumes_and_sends_only_the_rest(tmp_path, local_ray):
+    src = _source(tmp_path)
+    cfg = dict(sources=[str(src)], out=str(tmp_path / "multi.json"), languages="de,fr", backend="pseudo",
+               progress=False, engine="ray", engine_options={"workers": 2, "block_size": 5})
+    stopped = {**cfg, "engine_options": {"workers": 2, "block_size": 5, "stop_after_blocks": 3}}
+    with pytest.raises(TranslationError, match="stopped after 3 finished blocks"):
+        build_dataset(BuildConfig(**stopped))
+    cache_path = tmp_path / "multi.translations.sqlite"
+    with TranslationCache(cache_path) as cache:
+        finished = cache._db.execute("SELECT COUNT(*) FROM translations").fetchone()[0]
+    assert finished == 15  # three blocks of five, committed as they arrived
+    stats = build_dataset(BuildConfig(**cfg))
+    tr = stats.translation
+    assert tr["hits"] == finished and tr["misses"] == tr["segments"] - finished  # only the rest was sent
+    local = build_dataset(BuildConfig(**{**cfg, "engine": "local", "out": str(tmp_path / "local.json"),
+                                         "cache": str(tmp_path / "fresh.sqlite")}))
+    assert local.translation["misses"] == tr["segments"]
+    assert (tmp_path / "multi.json").read_bytes() == (tmp_path / "local.json").read_bytes()
+
+
+def test_engine_hook_in_translate_texts(tmp_path, local_ray):
+    tr = make_translator("pseudo")
+    texts = [f"The {_word(i)} sentence about a cat." for i in range(20)] + ["B", "12"]
+    engine = RayEngine("pseudo", {}, workers=2, block_size=4)
+    with TranslationCache(tmp_path / "c.sqlite") as cache:
+        out = translate_texts(texts, "en", "de", tr, cache, engine=engine)
+    assert list(out) == list(translate_texts(texts, "en", "de", tr, None))
+    assert out.stats.calls == engine.counters["calls"] > 0
+
+
+def test_engine_options_are_checked():
+    assert make_engine("local", "pseudo", {}) is None
+    with pytest.raises(UserError, match="unknown engine option"):
+        make_engine("ray", "pseudo", {}, engine_options={"wrokers": 2})
+    with pytest.raises(UserError, match="--address needs --engine ray"):
+        make_engine("local", "pseudo", {}, address="auto")
