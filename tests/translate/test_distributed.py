@@ -110,3 +110,25 @@ def test_engine_options_are_checked():
         make_engine("ray", "pseudo", {}, engine_options={"wrokers": 2})
     with pytest.raises(UserError, match="--address needs --engine ray"):
         make_engine("local", "pseudo", {}, address="auto")
+
+
+def test_bench_translate_on_ray_equals_local(tmp_path, local_ray):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from benchdata import make_bench_root
+
+    from lrm_llava.bench.run import load_items
+
+    outs = {}
+    for engine in ("local", "ray"):
+        root = make_bench_root(tmp_path / engine)
+        argv = ["bench", "translate", "--benchmark", "seed", "--src", str(root), "--out", str(root),
+                "--languages", "de,cs", "--backend", "pseudo", "--no-progress", "--engine", engine]
+        if engine == "ray":
+            argv += ["--engine-option", "workers=2,block_size=3"]
+        assert main(argv) == 0
+        outs[engine] = {lang: [(i.question_id, i.question, i.options) for i in load_items(root, "seed", lang)]
+                        for lang in ("de", "cs")}
+    assert outs["ray"] == outs["local"] and outs["ray"]["de"]

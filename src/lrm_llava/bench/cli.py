@@ -17,7 +17,7 @@ from lrm_llava.bench.common import BENCHMARKS
 from lrm_llava.bench.run import EvalConfig
 from lrm_llava.errors import UserError
 from lrm_llava.options import add_field, add_model_flags, field_default
-from lrm_llava.translate.flags import add_backend_flags, backend_options
+from lrm_llava.translate.flags import add_backend_flags, add_engine_flags, backend_options, engine_options
 
 
 def register(subparsers) -> None:
@@ -37,6 +37,7 @@ def register(subparsers) -> None:
     t.add_argument("--languages", default="non-english", help="target languages: all, non-english or zh,it,...")
     t.add_argument("--src-language", default="en", help="language of the source benchmark (default en)")
     add_backend_flags(t, cache_help="default <out>/translation-cache.sqlite")
+    add_engine_flags(t)
     t.add_argument("--no-progress", action="store_true")
     t.set_defaults(func=_translate)
     x = sub.add_parser(
@@ -88,7 +89,7 @@ def _translate(args: argparse.Namespace) -> int:
     written = translate_benchmark(TranslateConfig(
         benchmark=args.benchmark, src=args.src, out=args.out, languages=args.languages, backend=args.backend,
         backend_options=options, src_language=args.src_language, cache=args.cache,
-        progress=not args.no_progress,
+        progress=not args.no_progress, engine=args.engine, address=args.address, engine_options=engine_options(args),
     ))
     for lang, folder in written.items():
         print(f"{lang}: {folder}")

@@ -79,6 +79,12 @@ class TranslateConfig:
     """Translation cache (SQLite); default `<out>/translation-cache.sqlite`."""
     progress: bool = True
     """Show progress bars."""
+    engine: str = "local"
+    """Where the translations run: "local" (this process) or "ray" (`lrm_llava.translate.distributed`)."""
+    address: str | None = None
+    """Ray cluster address for engine "ray"; None: a local Ray."""
+    engine_options: dict = field(default_factory=dict)
+    """Ray engine options: workers, block_size, cpus_per_worker, gpus_per_worker, num_cpus."""
     images: str = "link"
     """"link" (hard link, else copy: a self-contained folder), "copy", or "shared" (text only; images
     read from `<out>/<benchmark>/en/`)."""
@@ -233,8 +239,14 @@ def translate_benchmark(config: TranslateConfig, translator=None) -> dict[str, P
     sent = [guard_quotes(t) if t in guarded and not getattr(translator, "exact", False) else t for t in texts]
     written: dict[str, Path] = {}
     manifests: dict[Path, dict] = {}
+    from lrm_llava.translate.distributed import make_engine
+
+    engine = make_engine(config.engine, config.backend, config.backend_options, address=config.address,
+                         engine_options=config.engine_options, progress=config.progress)
     cache = TranslationCache(cache_path)
     try:
+        if engine is not None:  # every language in one Ray job, committed to the cache block by block
+            engine.prefill({tgt: sent for tgt in targets}, src_lang, translator, cache)
         for tgt in targets:
             result = translate_texts(sent, src=src_lang, tgt=tgt, translator=translator, cache=cache,
                                      progress=config.progress)
@@ -257,6 +269,8 @@ def translate_benchmark(config: TranslateConfig, translator=None) -> dict[str, P
                       "(the backend's output failed the checks; see the translation docs)", file=sys.stderr)
     finally:
         cache.close()
+        if engine is not None:
+            engine.close()
     cache_sha = file_sha256(cache_path) if cache_path.is_file() else None
     for folder, manifest in manifests.items():
         manifest["cache"] = {"file": cache_path.name, "sha256": cache_sha}

@@ -13,7 +13,7 @@ import json
 
 from lrm_llava.chat.templates import STAGE_NAMES
 from lrm_llava.options import add_field, command_group, number_or_text, parse_key_values
-from lrm_llava.translate.flags import add_backend_flags
+from lrm_llava.translate.flags import add_backend_flags, add_engine_flags, engine_options
 
 
 def register(subparsers) -> None:
@@ -49,10 +49,7 @@ def register(subparsers) -> None:
     add_field(p, BuildConfig, "check_language", action="store_true")
     add_field(p, BuildConfig, "max_segment_chars", type=int)
     add_field(p, BuildConfig, "registry_prompts", action="store_true")
-    add_field(p, BuildConfig, "engine", choices=["local", "ray"])
-    add_field(p, BuildConfig, "address")
-    p.add_argument("--engine-option", action="append", default=[], metavar="KEY=VALUE",
-                   help="Ray engine options: workers=2, block_size=256, cpus_per_worker=1, gpus_per_worker=0, num_cpus")
+    add_engine_flags(p)
     add_field(p, BuildConfig, "quality", action="store_true")
     add_field(p, BuildConfig, "back_translation", action="store_true")
     add_field(p, BuildConfig, "drop_flagged", action="store_true")
@@ -134,7 +131,7 @@ def config_from_args(args: argparse.Namespace):
         registry_prompts=args.registry_prompts,
         engine=args.engine,
         address=args.address,
-        engine_options=parse_key_values(args.engine_option, "--engine-option", number_or_text),
+        engine_options=engine_options(args),
         quality=args.quality,
         back_translation=args.back_translation,
         drop_flagged=args.drop_flagged,

@@ -41,3 +41,21 @@ def backend_options(backend: str, option: list[str] | dict | None = None, table:
     if base_url:
         options["base_url"] = base_url
     return options
+
+
+def add_engine_flags(parser: argparse.ArgumentParser) -> None:
+    """--engine, --address and --engine-option: where the translations run (`translate.distributed`)."""
+    parser.add_argument("--engine", default="local", choices=("local", "ray"),
+                        help="local: this process; ray: an actor pool on Ray Data, results committed to the same "
+                        "cache block by block (default: local)")
+    parser.add_argument("--address", help="Ray cluster address for --engine ray (\"auto\" on a node of a running "
+                        "cluster; default: a local Ray)")
+    parser.add_argument("--engine-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="Ray engine options: workers=2, block_size=256, cpus_per_worker=1, gpus_per_worker=0, "
+                        "num_cpus")
+
+
+def engine_options(args: argparse.Namespace) -> dict:
+    """The `--engine-option` items as a dict."""
+    return parse_key_values(args.engine_option, "--engine-option", number_or_text)
+
