@@ -215,3 +215,16 @@ def command_group(subparsers, name: str, help: str):
     group = subparsers.add_parser(name, help=help)
     group.set_defaults(func=lambda args: group.print_help() or 2)
     return group.add_subparsers(dest=f"{name}_command", metavar="SUBCOMMAND")
+
+
+def config_values(cls: type, args: argparse.Namespace, **values: Any) -> dict[str, Any]:
+    """The fields of config dataclass `cls` from parsed flags: every field that has a flag of the
+    same name (`add_field`'s `dest`) takes the flag's value; `values` set or override the others
+    (fields whose flag needs converting, such as `--set` items)."""
+    found = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
+    return {**found, **values}
+
+
+def config_from_args(cls: type, args: argparse.Namespace, **values: Any):
+    """`cls(**config_values(cls, args, **values))`."""
+    return cls(**config_values(cls, args, **values))

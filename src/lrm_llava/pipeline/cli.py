@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from lrm_llava.options import add_field, parse_set
+from lrm_llava.options import add_field, config_from_args, config_values, parse_set
 from lrm_llava.pipeline.demo import DemoConfig
 from lrm_llava.pipeline.experiment import KINDS, ExperimentConfig
 
@@ -31,9 +31,7 @@ def _add_shared(p: argparse.ArgumentParser, cls: type) -> None:
 def _run_demo(args: argparse.Namespace) -> int:
     from lrm_llava.pipeline.demo import run_demo
 
-    run_demo(DemoConfig(out=args.out, quick=args.quick, seed=args.seed, eval_limit=args.eval_limit,
-                        threads=args.threads, jobs=args.jobs, recipe=args.recipe,
-                        train_overrides=parse_set(args.train_overrides)))
+    run_demo(config_from_args(DemoConfig, args, train_overrides=parse_set(args.train_overrides)))
     return 0
 
 
@@ -53,11 +51,8 @@ def register_demo(subparsers) -> None:
 def _run_experiment(args: argparse.Namespace) -> int:
     from lrm_llava.pipeline import experiment
 
-    experiment.run_experiment(
-        args.kind, out=args.out, seeds=args.seeds, quick=args.quick, eval_limit=args.eval_limit,
-        benchmarks=args.benchmarks, variants=list(args.variants), recipe=args.recipe,
-        train_overrides=parse_set(args.train_overrides), threads=args.threads, jobs=args.jobs,
-        tables_only=args.tables_only)
+    experiment.run_experiment(args.kind, **config_values(ExperimentConfig, args, variants=list(args.variants),
+                                                         train_overrides=parse_set(args.train_overrides)))
     return 0
 
 
