@@ -20,11 +20,11 @@ from lrm_llava.instruct.importers.common import (
     ImportContext,
     Row,
     Skip,
+    json_list,
     require_dir,
     short_answer_prompt,
     text_of,
 )
-from lrm_llava.jsonio import read_json
 
 PARTS = ("human", "augmented")
 
@@ -41,12 +41,8 @@ def read(src: Path, ctx: ImportContext) -> Iterator[Row | Skip]:
     for part, path in files:
         if not path.is_file():
             continue
-        data = read_json(path, "ChartQA JSON")
-        if not isinstance(data, list):
-            raise DataError(f"{path}: expected a list of {{imgname, query, label}}")
         source = f"chartqa-{part}"
-        for index, rec in enumerate(data):
-            where = f"{path.name}[{index}]"
+        for index, (where, rec) in enumerate(json_list(path, "ChartQA JSON")):
             if not isinstance(rec, dict) or not all(k in rec for k in ("imgname", "query", "label")):
                 yield Skip(where, "not an {imgname, query, label} object", source)
                 continue

@@ -15,12 +15,14 @@ import os
 import re
 import shutil
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lrm_llava import languages
 from lrm_llava.chat.templates import IMAGE_TOKEN
 from lrm_llava.errors import DataError, UserError
+from lrm_llava.jsonio import read_json
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -177,6 +179,17 @@ def require_file(path: Path, what: str, fix: str) -> Path:
     if not path.is_file():
         raise UserError(f"{path}: {what} not found. Fix: {fix}")
     return path
+
+
+def json_list(path: Path, what: str) -> Iterator[tuple[str, object]]:
+    """("<file>[<index>]", record) for every element of a JSON file holding a list (a clear error
+    for any other top level); records are yielded as they are, for the importer to judge."""
+    data = read_json(path, what)
+    if not isinstance(data, list):
+        raise DataError(f"{path}: the top level is {type(data).__name__}, not a list. Fix: pass the release's "
+                        f"{what} itself.")
+    for index, record in enumerate(data):
+        yield f"{path.name}[{index}]", record
 
 
 def text_of(value, where: str, name: str) -> str:

@@ -14,8 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from lrm_llava.errors import DataError, UserError
-from lrm_llava.instruct.importers.common import ImportContext, Row, Skip, short_answer_prompt, text_of
-from lrm_llava.jsonio import read_json
+from lrm_llava.instruct.importers.common import (
+    ImportContext,
+    Row,
+    Skip,
+    json_list,
+    short_answer_prompt,
+    text_of,
+)
 
 
 def read(src: Path, ctx: ImportContext) -> Iterator[Row | Skip]:
@@ -25,11 +31,7 @@ def read(src: Path, ctx: ImportContext) -> Iterator[Row | Skip]:
         raise UserError(f"{src}: no qa/{ctx.split}_qa.json. Fix: pass the DVQA folder (qa/ + images/) as --src")
     images = ctx.images or next((p for p in (qa.parent.parent / "images", qa.parent / "images") if p.is_dir()),
                                 qa.parent / "images")
-    data = read_json(qa, "DVQA QA file")
-    if not isinstance(data, list):
-        raise DataError(f"{qa}: expected a list of question-answer pairs")
-    for index, rec in enumerate(data):
-        where = f"{qa.name}[{index}]"
+    for index, (where, rec) in enumerate(json_list(qa, "DVQA QA file")):
         if not isinstance(rec, dict):
             yield Skip(where, "not a JSON object", "dvqa")
             continue

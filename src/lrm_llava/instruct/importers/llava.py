@@ -24,9 +24,7 @@ from pathlib import Path, PurePosixPath
 
 from lrm_llava.chat.templates import IMAGE_TOKEN
 from lrm_llava.data.reader import ROLE_ALIASES
-from lrm_llava.errors import DataError
-from lrm_llava.instruct.importers.common import ImportContext, Row, Skip, require_file
-from lrm_llava.jsonio import read_json
+from lrm_llava.instruct.importers.common import ImportContext, Row, Skip, json_list, require_file
 from lrm_llava.paths import UnsafePathError, check_relative
 
 _OTHER_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp")
@@ -72,11 +70,7 @@ def _turns(conv, where: str) -> list[tuple[str, str]] | str:
 def read(src: Path, ctx: ImportContext, default_text_source: str = "text") -> Iterator[Row | Skip]:
     require_file(src, "LLaVA JSON", "pass the release's JSON file, e.g. --src llava_v1_5_mix665k.json")
     images = ctx.images or src.parent
-    data = read_json(src, "LLaVA JSON")
-    if not isinstance(data, list):
-        raise DataError(f"{src}: the top level is {type(data).__name__}, not a list of samples")
-    for index, record in enumerate(data):
-        where = f"{src.name}[{index}]"
+    for index, (where, record) in enumerate(json_list(src, "LLaVA JSON")):
         if not isinstance(record, dict):
             yield Skip(where, "not a JSON object")
             continue
