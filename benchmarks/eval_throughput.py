@@ -16,9 +16,17 @@ steps; on a GPU, where batch 1 leaves the device idle, it grows instead.
     python benchmarks/eval_throughput.py                       # CPU, a demo-shaped random Llava (< 1 min)
     python benchmarks/eval_throughput.py --model runs/x/finetune --questions 128 --batch-size 32
     python benchmarks/eval_throughput.py --device cuda --questions 256 --batch-size 64
+    python benchmarks/eval_throughput.py --hf-family idefics3      # the hf adapter on another family
+    python benchmarks/eval_throughput.py --hf-model runs/gemma3 --questions 128
+
+The `hf` evaluation adapter (`lrm_llava.infer.adapters.hf`: a model through its own processor and
+chat template) is measured the same way on a non-LLaVA family: a tiny random checkpoint of
+`--hf-family` (`lrm_llava.infer.adapters.tiny`, default gemma3), or `--hf-model PATH`; its batched
+replies must equal its one-by-one replies (`--hf-family none` skips it).
 
 The last line of output is one JSON object:
-`{"metric": "eval_questions_per_s", "unit": "questions/s", "baseline": ..., "ours": ..., "ratio": ...}`.
+`{"metric": "eval_questions_per_s", "unit": "questions/s", "baseline": ..., "ours": ..., "ratio": ...,
+"hf": {"family": ..., "baseline": ..., "ours": ..., "ratio": ..., "identical_predictions": ...}}`.
 """
 
 from __future__ import annotations
@@ -90,6 +98,48 @@ def one_by_one(model, processor, images, questions, *, template: str, max_new_to
     ]
 
 
+def measure_hf(args, images, questions) -> dict:
+    """The hf adapter on a non-LLaVA family: one request per `generate` call vs batches, same replies."""
+    import tempfile
+
+    from lrm_llava.infer.adapters import Request
+    from lrm_llava.infer.adapters.hf import HFAdapter
+    from lrm_llava.infer.adapters.tiny import build_tiny_family
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.hf_model or build_tiny_family(args.hf_family, f"{tmp}/{args.hf_family}", seed=0)
+        dtype = args.dtype or ("bfloat16" if args.device.startswith("cuda") else "float32")
+        single_adapter = HFAdapter(folder, max_new_tokens=args.max_new_tokens, batch_size=1, device=args.device,
+                                   dtype=dtype).load()
+        batched_adapter = HFAdapter(folder, max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
+                                    device=args.device, dtype=dtype)
+        batched_adapter.model, batched_adapter.processor = single_adapter.model, single_adapter.processor
+        requests = [Request(img, q, "en") for img, q in zip(images, questions)]
+        batched_adapter.generate(requests[:2])
+        [single_adapter.generate([r]) for r in requests[:1]]
+        t_single = t_batched = float("inf")
+        for _ in range(max(1, args.repeats)):
+            _sync(args.device)
+            t0 = time.perf_counter()
+            single = [single_adapter.generate([r])[0] for r in requests]
+            _sync(args.device)
+            t_single = min(t_single, time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            batched = batched_adapter.generate(requests)
+            _sync(args.device)
+            t_batched = min(t_batched, time.perf_counter() - t0)
+        params = sum(p.numel() for p in single_adapter.model.parameters())
+        model_type = single_adapter.model_type
+    n = len(requests)
+    mismatches = [i for i, (a, b) in enumerate(zip(single, batched)) if a != b]
+    print(f"hf {model_type}: one-by-one {n / t_single:.2f} q/s, batched {n / t_batched:.2f} q/s, "
+          f"x{t_single / t_batched:.2f}, identical: {not mismatches}", file=sys.stderr)
+    return {"family": model_type, "baseline": round(n / t_single, 3), "ours": round(n / t_batched, 3),
+            "ratio": round(t_single / t_batched, 2), "identical_predictions": not mismatches,
+            "baseline_s": round(t_single, 3), "ours_s": round(t_batched, 3), "params_m": round(params / 1e6, 3),
+            "mismatches": mismatches[:5]}
+
+
 def _sync(device: str) -> None:
     if device.startswith("cuda"):
         torch.cuda.synchronize()
@@ -112,6 +162,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--vision-hidden", type=int, default=96)
     parser.add_argument("--layers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (the CI machine has 2 cores)")
+    parser.add_argument("--hf-family", default="gemma3",
+                        help="tiny random family the hf adapter is measured on (llava_next, instructblip, "
+                        "paligemma, gemma3, idefics3, llava), or none")
+    parser.add_argument("--hf-model", help="a Hugging Face image-text-to-text folder for the hf adapter instead")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -157,6 +211,8 @@ def main(argv: list[str] | None = None) -> dict:
         "ours_s": round(t_batched, 3),
         "params_m": round(sum(p.numel() for p in model.parameters()) / 1e6, 2),
     }
+    if args.hf_model or args.hf_family != "none":
+        result["hf"] = measure_hf(args, images, questions)
     print(f"one-by-one: {n} questions in {t_single:.2f} s ({n / t_single:.2f} q/s)", file=sys.stderr)
     print(f"batched   : {n} questions in {t_batched:.2f} s ({n / t_batched:.2f} q/s), x{t_single / t_batched:.2f}", file=sys.stderr)
     print(json.dumps(result))
@@ -165,6 +221,8 @@ def main(argv: list[str] | None = None) -> dict:
         raise SystemExit(
             f"predictions differ for {len(mismatches)} of {n} questions, e.g. #{i}: {single[i]!r} vs {batched[i]!r}"
         )
+    if "hf" in result and not result["hf"]["identical_predictions"]:
+        raise SystemExit(f"hf adapter: batched replies differ from one-by-one at {result['hf']['mismatches']}")
     return result
 
 

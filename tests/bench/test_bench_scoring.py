@@ -122,8 +122,12 @@ def test_seed_pooled_overall_not_mean_of_dimensions():
 def test_rescoring_parses_output_afresh():
     row = _row("seed", "1", "答案是B", "B", "zh", category="Scene", options={"A": "红", "B": "蓝"})
     row["parsed"] = "A"  # stale value from an older parser: ignored
-    m = _metrics(score_predictions([row], with_fidelity=False), "seed", "zh")
+    # the multilingual reply "答案是B" ("the answer is B") counts in the lenient mode; the official
+    # SEED rule (LLaVA's converter: the reply must be the letter) leaves it wrong
+    m = _metrics(score_predictions([row], with_fidelity=False, parse_mode="lenient"), "seed", "zh")
     assert m[(None, "overall")] == 100.0
+    m = _metrics(score_predictions([row], with_fidelity=False, parse_mode="official"), "seed", "zh")
+    assert m[(None, "overall")] == 0.0
 
 
 def test_fidelity_rows():

@@ -13,15 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from lrm_llava.errors import TranslationError, UserError
+from lrm_llava.httpclient import HttpClient, HttpOptions, api_key_source, redact, safe_url
 from lrm_llava.translate import make_translator, translate_texts
-from lrm_llava.translate.http import (
-    GoogleTranslator,
-    HttpClient,
-    HttpOptions,
-    api_key_source,
-    redact,
-    safe_url,
-)
+from lrm_llava.translate.http import GoogleTranslator
 
 KEYS = {"GOOGLE_API_KEY": "g-key-7731", "DEEPL_AUTH_KEY": "d-key-8842", "OPENAI_API_KEY": "o-key-9953"}
 ENV = {"google": "GOOGLE_API_KEY", "deepl": "DEEPL_AUTH_KEY", "openai": "OPENAI_API_KEY"}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 
 from lrm_llava.bench.common import BENCHMARKS
-from lrm_llava.bench.run import EvalConfig
+from lrm_llava.bench.run import EvalConfig, adapter_fields, add_eval_flags
 from lrm_llava.errors import UserError
 from lrm_llava.options import add_field, add_model_flags, field_default
 from lrm_llava.translate.flags import add_backend_flags, add_engine_flags, backend_options, engine_options
@@ -79,6 +79,7 @@ def register(subparsers) -> None:
     e.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_model_flags(e, batch_size=field_default(EvalConfig, "batch_size"),
                     max_new_tokens=field_default(EvalConfig, "max_new_tokens"))
+    add_eval_flags(e)
     e.set_defaults(func=_eval)
 
 
@@ -117,7 +118,7 @@ def _eval(args: argparse.Namespace) -> int:
         languages=args.languages, batch_size=args.batch_size, limit=args.limit, model_name=args.model_name,
         template=args.template, max_new_tokens=args.max_new_tokens, predictions=args.predictions or [],
         fidelity=not args.no_fidelity, progress=not args.no_progress, device=args.device,
-        dtype=args.dtype,
+        dtype=args.dtype, **adapter_fields(args),
     )
     run_eval(config)
     print(f"wrote {args.out}/report.md, results.json, results.csv")

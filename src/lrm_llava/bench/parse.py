@@ -23,13 +23,38 @@ deliberate extensions of the letter parser).
   preposition, Czech/Croatian conjunction); then a letter wrapper at the start ("B.", "(C)", "D)");
   then the option texts, in the question's language: exactly one option text inside the reply.
   Otherwise unparseable (wrong).
+
+Two parse modes (`PARSE_MODES`; `DEFAULT_PARSE_MODE` is the one switch of the default):
+
+- `official` (default): MMBench replies are read exactly as VLMEvalKit's `can_infer` does without a
+  judge model (`parse_option_official`), SEED replies exactly as LLaVA's
+  `scripts/convert_seed_for_submission.py` does (`parse_seed_official`: the reply must be the
+  letter); MME and POPE by the rules above (the official ones, generalized to ten languages).
+- `lenient`: the multilingual letter parser above (`parse_option`) for MMBench and SEED alike.
 """
 
 from __future__ import annotations
 
 import re
 
+from lrm_llava.errors import UserError
 from lrm_llava.languages import ENGLISH, Language, get
+
+OFFICIAL = "official"
+LENIENT = "lenient"
+PARSE_MODES = (OFFICIAL, LENIENT)
+"""How MMBench and SEED replies are read (module docstring); MME and POPE read the same in both."""
+
+DEFAULT_PARSE_MODE = OFFICIAL
+"""The one switch of the default parse mode (`eval --parse-mode`, `score_predictions`)."""
+
+
+def check_parse_mode(mode: str) -> str:
+    """`mode` if it is a parse mode, else a `UserError` naming them."""
+    if mode not in PARSE_MODES:
+        raise UserError(f"--parse-mode {mode!r}: unknown; choose {' or '.join(PARSE_MODES)} (official: "
+                        "VLMEvalKit's MMBench matching and LLaVA's SEED rule; lenient: the multilingual letter parser)")
+    return mode
 
 _OPTION_PUNCT = ".()[],:;!*#{}" + "。，：；！（）【】、"
 _WRAPPER = re.compile(r"^\s*[\(\[（【]?\s*([A-Z])\s*(?:[\)\]）】.:：．、]|$)")
@@ -147,17 +172,71 @@ def parse_option(output: str, options: dict[str, str], language: str) -> str | N
     return hits[0] if len(hits) == 1 else None
 
 
-def parse_output(benchmark: str, output: str, language: str, options: dict[str, str] | None = None) -> str | None:
-    """Dispatch: MME -> yes/no/None, POPE -> yes/no, MMBench/SEED -> letter/None."""
+VLMEVAL_REFUSALS = (
+    "Sorry, I can't help with images of people yet.",
+    "I can't process this file.",
+    "I'm sorry, but without the image provided",
+    "Cannot determine the answer",
+)
+"""Replies VLMEvalKit's `can_infer_option` scores as the refusal "Z" (always wrong)."""
+
+_VLMEVAL_PUNCT = ".()[],:;!*#{}"
+
+
+def parse_option_official(output: str, options: dict[str, str]) -> str | None:
+    """MMBench, VLMEvalKit's `can_infer` (vlmeval/utils/matching_util.py) without a judge model:
+
+    1. `can_infer_option`: a refusal phrase (`VLMEVAL_REFUSALS`) is "Z" (wrong). Each of
+       `.()[],:;!*#{}` becomes a space and the reply is split on whitespace; if exactly one option
+       letter is among the words, it is the answer ("The answer is A." -> A; the article rule is
+       VLMEvalKit's verbose mode only, off by default). No letter but a word "Z": "Z" (wrong).
+    2. otherwise `can_infer_text`: the option whose text (lower-cased) is inside the lower-cased
+       reply, if exactly one is ("B. A blue square" has two letters, so its option text decides).
+    Anything else is unparseable ("Z" under `exact_matching`: wrong)."""
+    text = "" if output is None else str(output)
+    if "Failed to obtain answer via API" not in text:
+        if any(phrase in text for phrase in VLMEVAL_REFUSALS):
+            return None
+        mod = text
+        for ch in _VLMEVAL_PUNCT:
+            mod = mod.replace(ch, " ")
+        words = mod.split()
+        found = [letter for letter in options if letter in words]
+        if len(found) == 1:
+            return found[0]
+        if not found and "Z" in words:
+            return None
+    low = text.lower()
+    hits = [letter for letter, opt in options.items() if str(opt).lower() in low]
+    return hits[0] if len(hits) == 1 else None
+
+
+def parse_seed_official(output: str, options: dict[str, str]) -> str | None:
+    """SEED, LLaVA's `convert_seed_for_submission.py`: the (stripped) reply is compared with the
+    answer letter as is, so only a reply that *is* an option letter counts ("B" yes; "B.", "(C) red",
+    "b" or the option text no)."""
+    text = "" if output is None else str(output).strip()
+    return text if text in options else None
+
+
+def parse_output(benchmark: str, output: str, language: str, options: dict[str, str] | None = None,
+                 mode: str = DEFAULT_PARSE_MODE) -> str | None:
+    """Dispatch: MME -> yes/no/None, POPE -> yes/no, MMBench/SEED -> letter/None (by `mode`)."""
     if benchmark == "mme":
         return parse_yes_no(output, language)
     if benchmark == "pope":
         return parse_pope(output, language)
+    if mode == OFFICIAL:
+        if benchmark == "seed":
+            return parse_seed_official(output, options or {})
+        return parse_option_official(output, options or {})
+    check_parse_mode(mode)
     return parse_option(output, options or {}, language)
 
 
-def is_unparsed(benchmark: str, output: str, language: str, options: dict[str, str] | None = None) -> bool:
+def is_unparsed(benchmark: str, output: str, language: str, options: dict[str, str] | None = None,
+                mode: str = DEFAULT_PARSE_MODE) -> bool:
     """Counted in the report: no answer could be read from the reply (POPE: no evidence either way)."""
     if benchmark == "pope":
         return pope_defaulted(output, language)
-    return parse_output(benchmark, output, language, options) is None
+    return parse_output(benchmark, output, language, options, mode) is None

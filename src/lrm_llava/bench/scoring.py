@@ -7,6 +7,13 @@ wrong), `chance[<metric>]` (what a uniform random guesser is expected to score o
 questions, for the headline metric and POPE accuracy), and, when lingua is installed, `fidelity`
 (% of replies in the language asked) with `fidelity_n` (replies that carried a language); fidelity
 is also pooled over benchmarks under benchmark "all".
+
+Replies are parsed in `parse_mode` (`bench.parse.PARSE_MODES`, default `DEFAULT_PARSE_MODE`). The
+official mode also follows the official scripts on missing predictions: an MMBench CircularEval
+group whose base row (index < 1,000,000) is missing while rotations of it are present is dropped,
+as VLMEvalKit does (`drop_groups_without_base`); a SEED question without a prediction counts as
+wrong (LLaVA's converter) when the caller adds it as a row without output (`eval --predictions
+... --bench-root DIR` does).
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from collections import defaultdict
 
 from lrm_llava.bench import fidelity as fid
 from lrm_llava.bench import mmbench, mme, pope, seed
-from lrm_llava.bench.parse import is_unparsed, parse_output
+from lrm_llava.bench.parse import DEFAULT_PARSE_MODE, OFFICIAL, check_parse_mode, is_unparsed, parse_output
 from lrm_llava.languages import ALL_CODES
 
 SCORERS = {"mme": mme.score, "pope": pope.score, "mmbench": mmbench.score, "seed": seed.score}
@@ -42,17 +49,40 @@ def chance_metric(metric: str) -> str:
     return f"chance[{metric}]"
 
 
-def reparse(rows: list[dict]) -> list[dict]:
-    """Copies of the rows with `parsed` recomputed from `output`."""
-    return [{**r, "parsed": parse_output(r["benchmark"], r.get("output") or "", r["language"], r.get("options"))}
+def reparse(rows: list[dict], parse_mode: str = DEFAULT_PARSE_MODE) -> list[dict]:
+    """Copies of the rows with `parsed` recomputed from `output` (in `parse_mode`)."""
+    return [{**r, "parsed": parse_output(r["benchmark"], r.get("output") or "", r["language"], r.get("options"),
+                                         parse_mode)}
             for r in rows]
 
 
-def score_predictions(rows: list[dict], with_fidelity: bool = True) -> list[dict]:
-    """Tidy result rows for every (model, benchmark, language) present in `rows`."""
+def _is_rotation(question_id) -> bool:
+    text = str(question_id)
+    return text.isdigit() and int(text) >= 1_000_000
+
+
+def drop_groups_without_base(rows: list[dict]) -> list[dict]:
+    """MMBench rows without the CircularEval groups whose base row is missing (only rotations,
+    index >= 1,000,000, present), as VLMEvalKit evaluates the groups of the base rows only."""
+    with_base = {str(r.get("group")) for r in rows if str(r["question_id"]) == str(r.get("group"))}
+    rotations_only = {str(r.get("group")) for r in rows if str(r.get("group")) not in with_base
+                      and _is_rotation(r["question_id"])}
+    return [r for r in rows if str(r.get("group")) not in rotations_only]
+
+
+def score_predictions(rows: list[dict], with_fidelity: bool = True,
+                      parse_mode: str = DEFAULT_PARSE_MODE) -> list[dict]:
+    """Tidy result rows for every (model, benchmark, language) present in `rows`, replies parsed in
+    `parse_mode` ("official" or "lenient")."""
+    check_parse_mode(parse_mode)
     groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
-    for r in reparse(rows):
+    for r in reparse(rows, parse_mode):
         groups[(r.get("model") or "model", r["benchmark"], r["language"])].append(r)
+    if parse_mode == OFFICIAL:
+        for key in [k for k in groups if k[1] == "mmbench"]:
+            groups[key] = drop_groups_without_base(groups[key])
+            if not groups[key]:
+                del groups[key]
     out: list[dict] = []
     pooled: dict[tuple[str, str], list[str]] = defaultdict(list)
     use_fid = with_fidelity and fid.available()
@@ -66,7 +96,8 @@ def score_predictions(rows: list[dict], with_fidelity: bool = True) -> list[dict
         for metric, value in CHANCE[bench](sel).items():
             add(None, chance_metric(metric), value)
         add(None, "n", len(sel))
-        add(None, "unparsed", sum(is_unparsed(bench, r.get("output") or "", lang, r.get("options")) for r in sel))
+        add(None, "unparsed", sum(is_unparsed(bench, r.get("output") or "", lang, r.get("options"), parse_mode)
+                                  for r in sel))
         if use_fid:
             outputs = [r.get("output") or "" for r in sel]
             f = fid.fidelity(outputs, lang)

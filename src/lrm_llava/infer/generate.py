@@ -22,6 +22,7 @@ question at a time (tested).
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,6 +38,15 @@ from lrm_llava.options import DTYPE_NAMES
 def default_device() -> str:
     """"cuda" when a GPU is visible, else "cpu"."""
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def local_rank_device() -> str:
+    """The device of one process among several on a machine (torchrun): "cuda:<LOCAL_RANK>" when
+    GPUs are visible (modulo their count), else "cpu"."""
+    if not torch.cuda.is_available():
+        return "cpu"
+    local = int(os.environ.get("LOCAL_RANK", "0") or 0)
+    return f"cuda:{local % torch.cuda.device_count()}"
 
 
 DEVICE_HELP = "use auto (a GPU when there is one, else the CPU), cpu, cuda, cuda:N or mps"
