@@ -83,18 +83,10 @@ XF_TRAIN_APART = ("train/trainer.py run_training: no paths.check_output_apart(ou
                   "init_from, projector]): the model is written into an input folder")
 XF_TINY_INIT = ("train/trainer.py build_model_and_processor: with `tiny: true` (recipe tiny) --init-from is silently "
                 "ignored and a random tiny model is trained; the conflict should be an error naming init_from")
-XF_EVAL_OUT = ("bench/run.py run_eval: pred_dir.mkdir(...) raises NotADirectoryError when --out is (under) a file "
-               "(traceback)")
-XF_EVAL_APART = ("bench/run.py run_eval: no paths.check_output_apart(out, [bench_root, model]): predictions, "
-                 "results and the report are written into an input folder")
-XF_RESCORE_EMPTY = ("bench/run.py rescore: 'the predictions files hold no rows' does not name the file(s)")
 
 XFAIL = {
     "train-output-dir-is-a-file": XF_TRAIN_OUT, "train-output-dir-under-a-file": XF_TRAIN_OUT,
     "train-output-dir-is-the-image-root": XF_TRAIN_APART,
-    "eval-out-is-a-file": XF_EVAL_OUT, "eval-out-under-a-file": XF_EVAL_OUT,
-    "eval-out-is-the-bench-root": XF_EVAL_APART, "eval-out-is-the-model-folder": XF_EVAL_APART,
-    "rescore-file-empty": XF_RESCORE_EMPTY,
 }
 """Case id -> why it fails today and which file the fix belongs to (strict xfail: flips when fixed)."""
 

@@ -42,6 +42,7 @@ from lrm_llava.bench.scoring import score_predictions
 from lrm_llava.errors import DataError, UserError, describe_changes
 from lrm_llava.jsonio import iter_jsonl, read_json, write_json
 from lrm_llava.languages import parse_languages
+from lrm_llava.paths import output_folder
 
 SETTINGS_FILE = "settings.json"
 """Beside the predictions: the generation settings they were made with (`generation_settings`)."""
@@ -333,9 +334,11 @@ def prediction_row(item: Item, model_name: str, prompt: str, output: str, descri
 def rescore(config: EvalConfig) -> list[dict]:
     """Score existing prediction files (no model); filtered by config.benchmarks/languages when
     they are not "all"."""
+    output_folder(config.out, config.predictions)
     rows = read_predictions(list(config.predictions))
     if not rows:
-        raise UserError("the predictions files hold no rows")
+        raise UserError(f"the predictions files hold no rows ({', '.join(map(str, config.predictions))}). "
+                        "Fix: pass the predictions/<benchmark>.jsonl files an eval run wrote.")
     benches = set(parse_benchmarks(config.benchmarks))
     langs = set(parse_languages(config.languages))
     if config.model_name:
@@ -546,9 +549,10 @@ def run_eval(
         adapter = make_eval_adapter(config, model=model, processor=processor, device=device)
     described = adapter.describe()
     name = _model_name(config, described)
-    out = Path(config.out)
-    pred_dir = out / "predictions"
-    pred_dir.mkdir(parents=True, exist_ok=True)
+    # results are written beside the predictions, never into the benchmarks or the model folder
+    out = output_folder(config.out, [config.bench_root, config.model if config.model and Path(config.model).exists()
+                                     else None])
+    pred_dir = output_folder(out / "predictions")
 
     work: list[tuple[str, str, list[Item]]] = []
     for bench, lang in _selection(config):
