@@ -7,47 +7,26 @@
                         sampler=LengthGroupedSampler(ds.lengths, 4, has_image=ds.has_image))
 """
 
-from lrm_llava.data.collator import LlavaCollator, collate
-from lrm_llava.data.dataset import BAD_IMAGE_MODES, DataStats, LlavaDataset, count_image_tokens
-from lrm_llava.data.images import (
-    DEFAULT_MAX_IMAGE_PIXELS,
-    UnsafePathError,
-    check_image,
-    load_image,
-    resolve_image_path,
-)
-from lrm_llava.data.reader import (
-    ROLE_ALIASES,
-    LlavaFile,
-    LlavaSamples,
-    UniqueIds,
-    normalise_sample,
-    read_samples,
-    validate_sample,
-    write_samples,
-)
-from lrm_llava.data.sampler import LengthGroupedSampler, grouped_order
+from lrm_llava import lazy_exports
 
-__all__ = [
-    "BAD_IMAGE_MODES",
-    "DEFAULT_MAX_IMAGE_PIXELS",
-    "ROLE_ALIASES",
-    "UniqueIds",
-    "normalise_sample",
-    "DataStats",
-    "LengthGroupedSampler",
-    "LlavaCollator",
-    "LlavaDataset",
-    "LlavaFile",
-    "LlavaSamples",
-    "UnsafePathError",
-    "check_image",
-    "collate",
-    "count_image_tokens",
-    "grouped_order",
-    "load_image",
-    "read_samples",
-    "resolve_image_path",
-    "validate_sample",
-    "write_samples",
-]
+_EXPORTS = {
+    "lrm_llava.data.collator": (
+        "LlavaCollator", "collate",
+    ),
+    "lrm_llava.data.dataset": (
+        "BAD_IMAGE_MODES", "DataStats", "LlavaDataset", "count_image_tokens",
+    ),
+    "lrm_llava.data.images": (
+        "DEFAULT_MAX_IMAGE_PIXELS", "UnsafePathError", "check_image", "load_image", "resolve_image_path",
+    ),
+    "lrm_llava.data.reader": (
+        "ROLE_ALIASES", "LlavaFile", "LlavaSamples", "UniqueIds", "normalise_sample", "read_samples",
+        "validate_sample", "write_samples",
+    ),
+    "lrm_llava.data.sampler": (
+        "LengthGroupedSampler", "grouped_order",
+    ),
+}
+"""Module -> the public names it defines (imported on first use)."""
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -2,32 +2,17 @@
 `generate_batch`, `answer` (see `lrm_llava.infer.generate`); the evaluation adapters (`Request`,
 `make_adapter`, `detect_adapter`: `llava`, `hf`, `openai`; see `lrm_llava.infer.adapters`)."""
 
-from lrm_llava.infer.adapters import Request, detect_adapter, make_adapter
-from lrm_llava.infer.generate import (
-    DEFAULT_TEMPLATE,
-    SAVED_DTYPE,
-    answer,
-    check_generation,
-    check_model_folder,
-    default_device,
-    generate_batch,
-    load_model,
-    resolve_device,
-    trained_template,
-)
+from lrm_llava import lazy_exports
 
-__all__ = [
-    "DEFAULT_TEMPLATE",
-    "SAVED_DTYPE",
-    "Request",
-    "answer",
-    "check_generation",
-    "check_model_folder",
-    "default_device",
-    "detect_adapter",
-    "generate_batch",
-    "load_model",
-    "make_adapter",
-    "resolve_device",
-    "trained_template",
-]
+_EXPORTS = {
+    "lrm_llava.infer.adapters": (
+        "Request", "detect_adapter", "make_adapter",
+    ),
+    "lrm_llava.infer.generate": (
+        "DEFAULT_TEMPLATE", "SAVED_DTYPE", "answer", "check_generation", "check_model_folder",
+        "default_device", "generate_batch", "load_model", "resolve_device", "trained_template",
+    ),
+}
+"""Module -> the public names it defines (imported on first use)."""
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
