@@ -6,9 +6,15 @@ data path: RandomSampler + pad-to-longest collator + the model's own loss over f
 vision tower run on every image every step).
 Ours: the token-length grouped sampler (`lrm_llava.data.grouped_order`), packed rows
 (`train.packing`), the chunked/fused loss over trained tokens only (`train.loss`) and the
-frozen-vision-feature cache (`train.vision_cache`). With `--ablation` the speed-ups are added one
-at a time. Both paths run forward + backward on the same batches' samples for one epoch (the
-optimizer step is identical in both and left out); the stage is "finetune" (LM + projector
+frozen-vision-feature cache (`train.vision_cache`). On a GPU ours also has the switches that
+need one: token-budget micro-batches (`data.sampler.token_budget_batches`, budget = the token
+slots of the baseline's largest measured batch, so no micro-batch holds more than the baseline's
+worst), FlexAttention with the packed rows' document mask (`--attn`, default flex_attention on
+CUDA) and Liger-Kernel's fused kernels when installed (`--liger auto`); `--checkpoint-every K`
+and `--compile` add selective activation checkpointing and compiled LM blocks. The GPU JSON also
+keeps `grouped+packing+chunked_ce+cache`, the previous "ours". With `--ablation` the speed-ups
+are added one at a time. Both paths run forward + backward on the same samples for one epoch
+(the optimizer step is identical in both and left out); the stage is "finetune" (LM + projector
 trained, vision frozen).
 
 Data: synthetic token ids with a LLaVA-665k-like long-tailed length distribution (log-normal text
@@ -167,6 +173,16 @@ class Variant:
     packing: bool
     chunked: bool
     cache: bool
+    budget: bool = False
+    """Token-budget micro-batches instead of `batch_size` samples."""
+    attn: str | None = None
+    """LM attention implementation (None: the model's sdpa)."""
+    liger: bool = False
+    """Liger-Kernel's RMSNorm / SwiGLU / RoPE and fused linear cross-entropy (GPU, when installed)."""
+
+    @property
+    def fast(self) -> bool:
+        return self.packing or self.chunked or self.cache or self.liger or self.attn is not None
 
 
 VARIANTS = {
@@ -177,10 +193,25 @@ VARIANTS = {
     "grouped+packing": Variant("grouped+packing", True, True, False, False),
     "grouped+packing+chunked_ce": Variant("grouped+packing+chunked_ce", True, True, True, False),
     "ours": Variant("ours", True, True, True, True),
+    "ours+token_budget": Variant("ours+token_budget", True, True, True, True, budget=True),
 }
+PREVIOUS = "grouped+packing+chunked_ce+cache"
+"""On a GPU, the name under which the CPU's "ours" (no GPU-only switch) is kept next to the new one."""
 
 
-def batches_for(samples: list[dict], batch_size: int, grouped: bool, seed: int) -> list[list[int]]:
+def gpu_ours(attn: str | None, liger: bool) -> Variant:
+    """Ours on a GPU: everything of the CPU's ours plus token budget, attention kernel, Liger."""
+    return Variant("ours", True, True, True, True, budget=True, attn=attn, liger=liger)
+
+
+def batches_for(samples: list[dict], batch_size: int, grouped: bool, seed: int,
+                budget: int | None = None, packed: bool = False) -> list[list[int]]:
+    if budget:
+        from lrm_llava.data.sampler import token_budget_batches
+
+        lengths = [len(s["input_ids"]) for s in samples]
+        return token_budget_batches(lengths, budget, has_image=[s["image"] is not None for s in samples],
+                                    packed=packed, seed=seed)
     if grouped:
         from lrm_llava.data.sampler import grouped_order
 
@@ -193,9 +224,10 @@ def batches_for(samples: list[dict], batch_size: int, grouped: bool, seed: int) 
     return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-def measured_batches(samples: list[dict], batch_size: int, grouped: bool, seed: int, max_batches: int | None) -> list[list[int]]:
+def measured_batches(samples: list[dict], batch_size: int, grouped: bool, seed: int, max_batches: int | None,
+                     budget: int | None = None, packed: bool = False) -> list[list[int]]:
     """The epoch's batches, or `max_batches` of them evenly spaced over the epoch (representative)."""
-    batches = batches_for(samples, batch_size, grouped, seed)
+    batches = batches_for(samples, batch_size, grouped, seed, budget, packed)
     if max_batches and len(batches) > max_batches:
         step = len(batches) / max_batches
         batches = [batches[int(k * step)] for k in range(max_batches)]
@@ -203,36 +235,46 @@ def measured_batches(samples: list[dict], batch_size: int, grouped: bool, seed: 
 
 
 def run_variant(model, items: list[dict], samples: list[dict], variant: Variant, *, batch_size: int,
-                device: str, max_batches: int | None, seed: int = 0, repeats: int = 1) -> dict:
+                device: str, max_batches: int | None, seed: int = 0, repeats: int = 1,
+                budget: int | None = None) -> dict:
     """Forward + backward over the epoch's batches; returns useful tokens/s, padding, memory."""
     from lrm_llava.data.collator import collate
+    from lrm_llava.train.kernels import set_lm_attention
     from lrm_llava.train.loss import DEFAULT_CHUNK_SIZE, fast_forward_and_loss
     from lrm_llava.train.packing import collate_packed
     from lrm_llava.train.vision_cache import VisionFeatureCache
 
-    batches = measured_batches(samples, batch_size, variant.grouped, seed, max_batches)
+    budget = budget if variant.budget else None
+    batches = measured_batches(samples, batch_size, variant.grouped, seed, max_batches, budget, variant.packing)
     cache = VisionFeatureCache() if variant.cache else None
-    fast = variant.packing or variant.chunked or variant.cache
+    fast = variant.fast
     cuda = device.startswith("cuda")
     dtype = next(model.parameters()).dtype
+    set_lm_attention(model, variant.attn or "sdpa")
+    # FlexAttention compiles per row width: round widths up to its 128-token blocks (fewer shapes)
+    multiple = 128 if variant.attn == "flex_attention" else None
+    backend = "liger" if variant.liger else "auto"
 
     def step(batch_ids: list[int]) -> tuple[int, int]:
         feats = [items[i] for i in batch_ids]
-        batch = collate_packed(feats, 0) if variant.packing else collate(feats, 0)
+        batch = collate_packed(feats, 0, pad_to_multiple_of=multiple) if variant.packing else collate(feats, 0)
         batch = {k: v.to(device) for k, v in batch.items()}
         if "pixel_values" in batch:
             batch["pixel_values"] = batch["pixel_values"].to(dtype)
         n_items = int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda and dtype == torch.bfloat16):
             if fast:
-                loss, _ = fast_forward_and_loss(model, batch, n_items, vision_cache=cache, chunked_loss=variant.chunked)
+                loss, _ = fast_forward_and_loss(model, batch, n_items, vision_cache=cache, chunked_loss=variant.chunked,
+                                                loss_backend=backend)
             else:
                 loss = model(**batch).loss
         loss.backward()
         model.zero_grad(set_to_none=True)
         return int(batch["attention_mask"].sum()), batch["input_ids"].numel()
 
-    step(batches[0])  # warm-up (allocator, kernels)
+    # warm-up (allocator, kernels; compiled code sees a few widths so later ones reuse a dynamic graph)
+    for b in batches[: 3 if (variant.attn == "flex_attention" or cuda) else 1]:
+        step(b)
     seconds = float("inf")
     for _ in range(max(1, repeats)):  # best of `repeats` epochs: the CPU is shared, timings are noisy
         if variant.cache:
@@ -269,6 +311,10 @@ def run_variant(model, items: list[dict], samples: list[dict], variant: Variant,
         out["peak_mem_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
     if cache is not None:
         out["vision_cache_hit_rate"] = round(cache.hits / max(1, cache.hits + cache.misses), 3)
+    if budget:
+        out["token_budget"] = budget
+        out["samples_per_batch"] = round(sum(len(b) for b in batches) / len(batches), 1)
+    out["_batches"] = batches  # for the FLOP count; dropped from the JSON
     return out
 
 
@@ -288,53 +334,96 @@ def matmul_ceiling_tflops(device: str, n: int = 8192, reps: int = 20) -> float:
 
 
 def model_flops(model, samples: list[dict], batches: list[list[int]], shape: Shape) -> float:
-    """Model FLOPs of the measured batches' useful work: LM + projector forward+backward (6·P·T plus
-    causal attention), frozen ViT forward only (2·P·tokens per image). Padding is not counted."""
-    lm = sum(p.numel() for p in model.model.language_model.parameters()) + model.lm_head.weight.numel()
-    lm -= model.model.language_model.get_input_embeddings().weight.numel()  # a lookup, not a matmul
-    proj = sum(p.numel() for p in model.model.multi_modal_projector.parameters())
-    vit = sum(p.numel() for p in model.model.vision_tower.parameters())
-    n_patch = (shape.image_size // shape.patch) ** 2
+    """Model FLOPs of the measured batches' useful work, counted as the training log line counts
+    them (`lrm_llava.train.flops`): LM + projector forward+backward (6·P·T plus causal attention
+    6·layers·d_attn·t²), frozen ViT forward only (2·P·tokens per image). Padding is not counted."""
+    from lrm_llava.train.flops import FlopModel
+
+    fm = FlopModel.of(model)
     total = 0.0
     for b in batches:
-        for i in b:
-            t = len(samples[i]["input_ids"])
-            total += 6 * lm * t + 6 * shape.layers * shape.hidden * t * t  # attention: 2·(QK + AV)·t²/2 ·3
-            if samples[i]["image"] is not None:
-                total += 6 * proj * n_patch + 2 * vit * (n_patch + 1)
+        total += fm.batch_flops([len(samples[i]["input_ids"]) for i in b],
+                                images=sum(samples[i]["image"] is not None for i in b))
     return total
+
+
+def patch_model(model, variant: Variant, args) -> None:
+    """In-place model changes of the last variants: Liger's kernels, selective activation
+    checkpointing, compiled LM blocks."""
+    from lrm_llava.train import kernels
+
+    if variant.liger:
+        kernels.apply_liger(model)
+    if args.checkpoint_every:
+        enable = getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable
+        enable({"use_reentrant": False})
+        kernels.select_checkpointed_layers(model, args.checkpoint_every)
+    if args.compile:
+        kernels.compile_lm_blocks(model)
 
 
 # -- main ---------------------------------------------------------------------------------------------
 def bench_size(shape: Shape, args, device: str, dtype: torch.dtype, variants: list[str]) -> dict:
     model = build_llava(shape, device=device, dtype=dtype)
+    cuda = bool(args.gpu)  # the GPU variants and MFU (main() checks that CUDA is there)
     # GPU: a 32-batch epoch of which `--steps` evenly spaced batches are timed; CPU: 160 samples.
     n = args.samples or (shape.batch_size * 32 if device.startswith("cuda") else 160)
     samples = synthetic_samples(shape, n, langs=args.langs, seed=args.seed)
     items = to_items(samples, shape)
     max_batches = args.steps or None
+    table = dict(VARIANTS)
+    if cuda:
+        from lrm_llava.train.kernels import liger_installed
+
+        liger = args.liger == "on" or (args.liger == "auto" and liger_installed())
+        table[PREVIOUS] = Variant(PREVIOUS, True, True, True, True)
+        table["ours"] = gpu_ours(None if args.attn == "sdpa" else args.attn, liger)
+        variants = [v for v in variants if v != "ours"] + [PREVIOUS, "ours"]
+    # The token budget: the token slots of the baseline's largest measured batch (padded to its
+    # longest sample), unless --token-budget says otherwise.
+    lengths = [len(s["input_ids"]) for s in samples]
+    base_batches = measured_batches(samples, shape.batch_size, False, args.seed, max_batches)
+    budget = args.token_budget or max(len(b) * max(lengths[i] for i in b) for b in base_batches)
+    patched = False  # Liger and compiled blocks change the model in place: those variants go last
     results: dict[str, dict] = {}
+    order = sorted(variants, key=lambda n: table[n].liger or (n == "ours" and (args.compile or args.checkpoint_every)))
     # Round robin over the variants, best epoch of each: load from other processes on a shared
     # machine then hits every variant alike instead of whichever ran during a busy minute.
     for rep in range(max(1, args.repeats)):
-        for name in variants:
-            got = run_variant(model, items, samples, VARIANTS[name], batch_size=shape.batch_size,
-                              device=device, max_batches=max_batches, seed=args.seed)
-            print(f"[{shape.name}] round {rep + 1} {name:28s} {got}", file=sys.stderr, flush=True)
+        for name in order:
+            variant = table[name]
+            if not patched and (variant.liger or (name == "ours" and (args.compile or args.checkpoint_every))):
+                if rep + 1 < max(1, args.repeats):
+                    continue  # patched variants run in the last round only
+                patch_model(model, variant, args)
+                patched = True
+            got = run_variant(model, items, samples, variant, batch_size=shape.batch_size,
+                              device=device, max_batches=max_batches, seed=args.seed, budget=budget)
+            shown = {k: v for k, v in got.items() if not k.startswith("_")}
+            print(f"[{shape.name}] round {rep + 1} {name:28s} {shown}", file=sys.stderr, flush=True)
             if name not in results or got["seconds"] < results[name]["seconds"]:
                 results[name] = got
-    out = {"shape": shape.name, "samples": n, "batch_size": shape.batch_size,
+    out = {"shape": shape.name, "samples": n, "batch_size": shape.batch_size, "token_budget": budget,
            "params_m": round(sum(p.numel() for p in model.parameters()) / 1e6, 1), "variants": results}
     lengths = [len(s["input_ids"]) for s in samples]
     out["length_p50_p90_max"] = [sorted(lengths)[len(lengths) // 2], sorted(lengths)[int(len(lengths) * 0.9)], max(lengths)]
-    if device.startswith("cuda"):
+    if cuda:
+        from lrm_llava.train.flops import peak_from_table
+
         ceiling = matmul_ceiling_tflops(device)
         out["matmul_ceiling_tflops"] = round(ceiling, 1)
-        for name in variants:
+        known = peak_from_table(torch.cuda.get_device_name())
+        if known:
+            out["peak_tflops"] = {"label": known[0], "tflops": known[1]}
+        for name in results:
             v = results[name]
-            # Same useful work in every variant: the FLOPs of the samples it actually processed.
-            batches = measured_batches(samples, shape.batch_size, VARIANTS[name].grouped, args.seed, max_batches)
-            v["mfu"] = round(model_flops(model, samples, batches, shape) / v["seconds"] / (ceiling * 1e12), 4)
+            # The FLOPs of the samples this variant actually processed.
+            flops = model_flops(model, samples, v["_batches"], shape)
+            v["mfu"] = round(flops / v["seconds"] / (ceiling * 1e12), 4)  # against the measured matmul
+            if known:
+                v["mfu_peak"] = round(flops / v["seconds"] / (known[1] * 1e12), 4)  # against the data sheet
+    for v in results.values():
+        v.pop("_batches", None)
     del model
     if device.startswith("cuda"):
         torch.cuda.empty_cache()
@@ -352,6 +441,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (shared 2-core machine: 1)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=3, help="rounds over all variants; each keeps its best epoch")
+    parser.add_argument("--attn", default="flex_attention", choices=["flex_attention", "sdpa", "flash_attention_2"],
+                        help="with --gpu: ours' LM attention (packed rows: document mask / varlen)")
+    parser.add_argument("--liger", default="auto", choices=["auto", "on", "off"],
+                        help="with --gpu: Liger-Kernel in ours (auto: when installed)")
+    parser.add_argument("--token-budget", type=int, default=0,
+                        help="tokens per micro-batch of the token-budget variants (default: the baseline's largest batch)")
+    parser.add_argument("--checkpoint-every", type=int, default=0,
+                        help="with --gpu: activation checkpointing of every k-th LM layer in ours (0: off)")
+    parser.add_argument("--compile", action="store_true", help="with --gpu: torch.compile the LM blocks in ours")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     variants = list(VARIANTS) if args.ablation else ["baseline", "ours"]

@@ -43,5 +43,6 @@ def test_no_import_loop_in_train():
 
 def test_model_never_imports_train_or_other_jobs():
     for module, deps in _imports("model").items():
-        bad = sorted(d for d in deps if d.split(".")[1] in ("train", "data", "infer", "bench"))
+        # `from lrm_llava import lazy_exports` (the package root) is fine: only sub-packages count
+        bad = sorted(d for d in deps if d.split(".")[1:2] in (["train"], ["data"], ["infer"], ["bench"]))
         assert not bad, f"{module} imports {bad}"

@@ -103,6 +103,28 @@ class TrainConfig(TrainingArguments):
         "Run the frozen vision tower once per distinct image and reuse its features (exact).")})
     vision_cache_dir: str | None = field(default=None, metadata={"help": (
         "Folder for the vision-feature cache (shared by both stages and across runs); None: memory only.")})
+    attn_implementation: str | None = field(default=None, metadata={"help": (
+        "LM attention kernel: None keeps the model's own (sdpa); 'flex_attention' (PyTorch FlexAttention with "
+        "a document mask from the packed rows' sample ids: no dense mask, masked blocks skipped; CUDA only), "
+        "'flash_attention_2' (flash-attn varlen; needs flash-attn), 'sdpa' or 'eager'.")})
+    fused_kernels: bool = field(default=False, metadata={"help": (
+        "Liger-Kernel's fused RMSNorm, SwiGLU, RoPE and linear cross-entropy (pip install liger-kernel; CUDA "
+        "only: elsewhere a warning and the torch path with the chunked loss).")})
+    max_tokens_per_batch: int | None = field(default=None, metadata={"help": (
+        "Token budget per micro-batch instead of per_device_train_batch_size samples: padded slots "
+        "(samples x longest), or summed tokens with packing; samples of one modality, length-sorted "
+        "mega-batches, seeded. None: off (batches of per_device_train_batch_size).")})
+    checkpoint_every: int = field(default=1, metadata={"help": (
+        "With gradient_checkpointing: recompute only every k-th LM decoder layer (1: all layers; 2: half of "
+        "them, less recompute, more memory).")})
+    compile_blocks: bool = field(default=False, metadata={"help": (
+        "torch.compile each LM decoder layer (compile time on the first steps; CPU compiles need a C++ "
+        "compiler).")})
+    compile_blocks_backend: str = field(default="inductor", metadata={"help": (
+        "torch.compile backend of compile_blocks ('inductor'; 'eager' checks tracing without code generation).")})
+    mfu_peak_tflops: float | None = field(default=None, metadata={"help": (
+        "Peak TFLOP/s of one device for the MFU of the log line; None: the known bf16 peak of an "
+        "H100/H200/A100, else a matmul ceiling measured at the start of training.")})
     # Pays on small multi-epoch data (ShapeWorld); a one-epoch run on LLaVA-665k reads each sample
     # once and gains nothing. Each dataloader worker keeps its own.
     data_memory_mb: float = field(default=0.0, metadata={"help": (
@@ -167,6 +189,17 @@ class TrainConfig(TrainingArguments):
         if isinstance(self.data, (str, Path)):
             self.data = [str(self.data)]
         self.data = [str(p) for p in self.data]
+        from lrm_llava.train.kernels import ATTENTION_CHOICES
+
+        if self.attn_implementation is not None and self.attn_implementation not in ATTENTION_CHOICES:
+            raise UserError(f"attn_implementation must be one of {', '.join(ATTENTION_CHOICES)} (or unset), "
+                            f"got {self.attn_implementation!r}")
+        if self.max_tokens_per_batch is not None and self.max_tokens_per_batch < 1:
+            raise UserError(f"max_tokens_per_batch must be a positive number of tokens, got {self.max_tokens_per_batch}")
+        if self.checkpoint_every < 1:
+            raise UserError(f"checkpoint_every must be >= 1, got {self.checkpoint_every}")
+        if self.mfu_peak_tflops is not None and self.mfu_peak_tflops <= 0:
+            raise UserError(f"mfu_peak_tflops must be positive, got {self.mfu_peak_tflops}")
         if self.lora_enable and not spec.lora_allowed:
             raise UserError(f"lora_enable is only available in stage 'finetune', not {self.stage!r}")
         if not torch.cuda.is_available():
@@ -204,6 +237,11 @@ class TrainConfig(TrainingArguments):
         """Seed of the grouped sampler (data_seed if set, else seed)."""
         return int(self.data_seed if self.data_seed is not None else self.seed)
 
+
+QUIET_AT_DEFAULT = ("attn_implementation", "fused_kernels", "max_tokens_per_batch", "checkpoint_every",
+                    "compile_blocks", "compile_blocks_backend", "mfu_peak_tflops")
+"""Own keys that `recipe.yaml` records only when set to something else than their default, so the
+file of a run that does not use them stays what it was before they existed."""
 
 OWN_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name not in {g.name for g in dataclasses.fields(TrainingArguments)})
 """Fields TrainConfig adds to TrainingArguments."""
@@ -384,6 +422,8 @@ def config_to_dict(cfg: TrainConfig) -> dict[str, Any]:
         if not f.init or f.name.startswith("_") or f.name in ("hub_token",):
             continue
         value = getattr(cfg, f.name)
+        if f.name in QUIET_AT_DEFAULT and _plain(value) == _plain(field_default(TrainConfig, f.name)):
+            continue
         if f.name not in OWN_FIELDS:
             default = base[f.name].default
             if default is dataclasses.MISSING and base[f.name].default_factory is not dataclasses.MISSING:

@@ -11,8 +11,9 @@ cross-entropy, sum / `num_items_in_batch` or mean) to float rounding.
 
 `fast_forward_and_loss` is the drop-in replacement for `lrm_llava.train.trainer.forward_and_loss`
 used when any speed-up is on: vision features from a `VisionFeatureCache` (exact), packed rows
-(position ids restarting per sample, block-diagonal causal attention, see `train.packing`) and the
-chunked loss. The multimodal pieces (feature selection, projection, the merge into the text
+(position ids restarting per sample, block-diagonal causal attention, see `train.packing`: a dense
+4-D mask for SDPA/eager, a FlexAttention `BlockMask` document mask for `flex_attention`, none for
+flash-attention varlen) and the chunked loss (`loss_backend="liger"` with `fused_kernels`). The multimodal pieces (feature selection, projection, the merge into the text
 embeddings) are `lrm_llava.model.forward`'s, shared with the plain path's transformers forward.
 
     from lrm_llava.train.loss import chunked_linear_cross_entropy

@@ -8,7 +8,10 @@ every sample start) and attends only to itself:
 - with SDPA / eager attention (CPU, or a GPU without flash-attn) the model gets a 4-D additive
   block-diagonal causal mask (B, 1, L, L), which transformers uses as is;
 - with `attn_implementation="flash_attention_2"` no mask is passed: transformers derives the
-  variable-length boundaries (`cu_seqlens`) from the restarting position ids (flash varlen).
+  variable-length boundaries (`cu_seqlens`) from the restarting position ids (flash varlen);
+- with `attn_implementation="flex_attention"` the model gets a `BlockMask` (`flex_block_mask`):
+  a document mask built from the samples' ids, causal within each sample. No dense (L, L) mask is
+  made, and FlexAttention skips every block that is wholly masked (other samples, the padding).
 
 The first label of every packed sample is set to -100 (it would otherwise be predicted from the
 previous sample's last token; unpacked, the causal shift never trains it either), so the loss and
@@ -136,10 +139,46 @@ def block_causal_mask(position_ids: torch.Tensor, attention_mask: torch.Tensor |
     return mask[:, None]
 
 
+def document_ids(position_ids: torch.Tensor | None, attention_mask: torch.Tensor | None) -> torch.Tensor:
+    """(B, L) id of the sample each token belongs to, for a document mask.
+
+    Packed rows (`position_ids` given): `segment_ids`; the padding tail restarts its positions, so
+    it is a "sample" of its own that no real token sees. Padded rows (no `position_ids`): the
+    attention mask itself (1 real, 0 padding; right padding), so real tokens see real tokens only
+    and every padding query still sees itself (no empty softmax row)."""
+    if position_ids is not None:
+        return segment_ids(position_ids)
+    if attention_mask is None:
+        raise ValueError("document_ids needs position_ids or an attention_mask")
+    return attention_mask.long()
+
+
+def flex_block_mask(position_ids: torch.Tensor | None, attention_mask: torch.Tensor | None, *,
+                    compile_mask: bool | None = None):
+    """FlexAttention `BlockMask` (B, 1, L, L) of a packed (or padded) batch: query q sees key k iff
+    both belong to the same sample (`document_ids`) and k <= q. The same pattern as
+    `block_causal_mask`, without materialising it: blocks of 128 × 128 that are wholly masked are
+    skipped by the kernel. `compile_mask` (default: on CUDA) builds the mask with a compiled kernel."""
+    from torch.nn.attention.flex_attention import create_block_mask
+
+    doc = document_ids(position_ids, attention_mask)
+    batch, length = doc.shape
+
+    def same_sample_causal(b, h, q_idx, kv_idx):
+        return (doc[b, q_idx] == doc[b, kv_idx]) & (q_idx >= kv_idx)
+
+    if compile_mask is None:
+        compile_mask = doc.device.type == "cuda"
+    return create_block_mask(same_sample_causal, batch, None, length, length, device=doc.device, _compile=compile_mask)
+
+
 def packed_attention_mask(position_ids: torch.Tensor, attention_mask: torch.Tensor | None, dtype: torch.dtype, text_config):
     """The attention mask the LM gets for a packed batch: None for flash-attention (varlen from the
-    position ids), else the 4-D block-diagonal causal mask."""
+    position ids), a FlexAttention `BlockMask` for `flex_attention`, else the 4-D block-diagonal
+    causal mask."""
     impl = str(getattr(text_config, "_attn_implementation", None) or "sdpa")
     if "flash" in impl:
         return None
+    if impl == "flex_attention":
+        return flex_block_mask(position_ids, attention_mask)
     return block_causal_mask(position_ids, attention_mask, dtype)

@@ -184,9 +184,11 @@ def build_collator(cfg: TrainConfig, processor) -> Callable[[Sequence[dict[str, 
     return LlavaCollator(pad_token_id=int(tokenizer.pad_token_id))
 
 
-def build_loss_fn(cfg: TrainConfig) -> Callable:
-    """`forward_and_loss`, or the fast forward when packing / chunked loss / vision cache is on."""
-    if not (getattr(cfg, "packing", False) or getattr(cfg, "chunked_loss", False) or getattr(cfg, "vision_cache", False)):
+def build_loss_fn(cfg: TrainConfig, *, liger: bool = False) -> Callable:
+    """`forward_and_loss`, or the fast forward when packing / chunked loss / vision cache is on, or
+    when Liger's kernels were applied (`liger`: its fused linear cross-entropy is the loss)."""
+    if not (getattr(cfg, "packing", False) or getattr(cfg, "chunked_loss", False) or getattr(cfg, "vision_cache", False)
+            or liger):
         return forward_and_loss
     import functools
 
@@ -194,7 +196,31 @@ def build_loss_fn(cfg: TrainConfig) -> Callable:
     from lrm_llava.train.vision_cache import VisionFeatureCache
 
     cache = VisionFeatureCache(cfg.vision_cache_dir) if cfg.vision_cache else None
+    if liger:
+        return functools.partial(fast_forward_and_loss, vision_cache=cache, chunked_loss=True, loss_backend="liger")
     return functools.partial(fast_forward_and_loss, vision_cache=cache, chunked_loss=cfg.chunked_loss)
+
+
+def apply_speedups(cfg: TrainConfig, model) -> dict[str, Any]:
+    """The optional kernels of `cfg` on `model` (after `apply_stage`, before the Trainer), each only
+    when its switch is on (`train.kernels`); returns what was applied. Checks first, so a missing
+    package or a CPU-only machine stops before anything trains."""
+    from lrm_llava.train import kernels
+
+    cuda = not cfg.use_cpu and torch.cuda.is_available()
+    kernels.check_attention(cfg.attn_implementation, cuda=cuda)
+    kernels.check_fused_kernels(cfg.fused_kernels)
+    done: dict[str, Any] = {}
+    if cfg.attn_implementation is not None:
+        kernels.set_lm_attention(model, cfg.attn_implementation)
+        done["attn_implementation"] = cfg.attn_implementation
+    if cfg.fused_kernels:
+        if cuda:
+            model.to(cfg.device)  # Liger patches modules on the device they will run on
+        done["liger"] = kernels.apply_liger(model)
+    if cfg.compile_blocks:
+        done["compiled_layers"] = kernels.compile_lm_blocks(model, backend=cfg.compile_blocks_backend)
+    return done
 
 
 def forward_and_loss(model, inputs: dict[str, torch.Tensor], num_items_in_batch=None):
@@ -221,11 +247,44 @@ class LlavaTrainer(Trainer):
     """HF Trainer with the token-length grouped sampler and the loss behind `forward_and_loss`."""
 
     def __init__(self, *args, lengths: Sequence[int] | None = None, has_image: Sequence[bool] | None = None,
-                 loss_fn: Callable = forward_and_loss, **kwargs) -> None:
+                 loss_fn: Callable = forward_and_loss, meter=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.lengths = list(lengths) if lengths is not None else None
         self.has_image = list(has_image) if has_image is not None else None
         self.loss_fn = loss_fn
+        self.meter = meter  # a `train.flops.StepMeter`: model FLOPs and samples of the micro-batches
+
+    def get_train_dataloader(self):
+        args: TrainConfig = self.args  # type: ignore[assignment]
+        budget = getattr(args, "max_tokens_per_batch", None)
+        if not budget or self.lengths is None:
+            return super().get_train_dataloader()
+        import math
+
+        from torch.utils.data import DataLoader
+
+        from lrm_llava.data.sampler import TokenBudgetBatchSampler
+
+        def sampler(epochs: int) -> TokenBudgetBatchSampler:
+            return TokenBudgetBatchSampler(self.lengths, budget, has_image=self.has_image, packed=bool(args.packing),
+                                           mega_batch_mult=args.mega_batch_mult, seed=args.data_order_seed, epochs=epochs)
+
+        batches = sampler(1)
+        if args.max_steps and args.max_steps > 0:  # the epochs max_steps will reach
+            per_epoch = max(1, len(batches) // max(1, args.world_size * args.gradient_accumulation_steps))
+            epochs = math.ceil(args.max_steps / per_epoch)
+        else:
+            epochs = math.ceil(args.num_train_epochs)
+        if epochs > 1:  # a count that fits every epoch of the run (capped: later epochs reuse a partition)
+            batches = sampler(min(epochs, 20))
+        params: dict[str, Any] = {
+            "batch_sampler": batches, "collate_fn": self.data_collator, "num_workers": args.dataloader_num_workers,
+            "pin_memory": args.dataloader_pin_memory, "persistent_workers": args.dataloader_persistent_workers,
+            "worker_init_fn": _worker_init(args),
+        }
+        if args.dataloader_num_workers > 0 and args.dataloader_prefetch_factor is not None:
+            params["prefetch_factor"] = args.dataloader_prefetch_factor
+        return self.accelerator.prepare(DataLoader(self.train_dataset, **params))
 
     def _get_train_sampler(self, train_dataset=None):
         args: TrainConfig = self.args  # type: ignore[assignment]
@@ -267,12 +326,26 @@ class LlavaTrainer(Trainer):
         load_checkpoint_weights(model, Path(resume_from_checkpoint))
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if self.meter is not None and model.training:
+            self.meter.add(inputs)
         loss, outputs = self.loss_fn(model, inputs, num_items_in_batch)
         if self.args.average_tokens_across_devices and num_items_in_batch is not None:
             # Same scaling as Trainer.compute_loss: the loss is normalised by the global token
             # count, and DDP averages gradients over processes.
             loss = loss * self.accelerator.num_processes
         return (loss, outputs) if return_outputs else loss
+
+
+def _worker_init(args):
+    """The Trainer's dataloader worker seeding (its signature differs between transformers releases)."""
+    import functools
+    import inspect
+
+    from transformers.trainer_utils import seed_worker
+
+    if "num_workers" in inspect.signature(seed_worker).parameters:
+        return functools.partial(seed_worker, num_workers=args.dataloader_num_workers, rank=args.process_index)
+    return seed_worker
 
 
 _LEGACY_PREFIXES = (
@@ -310,19 +383,31 @@ def load_checkpoint_weights(model, folder: Path) -> None:
 
 
 class DenseLogCallback(ProgressCallback):
-    """tqdm bar plus ONE dense line per logging step (and a JSONL record of it)."""
+    """tqdm bar plus ONE dense line per logging step (and a JSONL record of it).
 
-    def __init__(self, log_file: Path | None = None, global_batch: int = 1) -> None:
+    With a `meter` (`train.flops.StepMeter`) the line also holds the model FLOPs utilisation of this
+    process's device since the previous line (`mfu`, and `tflops` achieved; `train.flops` says what
+    is counted and where the peak comes from); tokens/s counts the non-padding tokens of all
+    processes."""
+
+    def __init__(self, log_file: Path | None = None, global_batch: int = 1, meter=None) -> None:
         super().__init__()
         self.log_file = log_file
         self.global_batch = global_batch
+        self.meter = meter
         self._start = time.time()
         self._last = (time.time(), 0, 0)  # time, step, tokens
+        self._last_meter = (0.0, 0)  # flops, samples
 
     def on_train_begin(self, args, state, control, **kwargs):
         super().on_train_begin(args, state, control, **kwargs)
+        if self.meter is not None and state.is_world_process_zero:
+            self.meter.find_peak()
+            logger.info("MFU peak: %s", self.meter.peak_text())
         self._start = time.time()
         self._last = (time.time(), state.global_step, state.num_input_tokens_seen)
+        if self.meter is not None:
+            self._last_meter = (self.meter.flops, self.meter.samples)
         if self.log_file is not None and state.is_world_process_zero and self.log_file.exists():
             # A resumed run repeats the steps after its checkpoint: drop their old records.
             keep = [line for line in self.log_file.read_text(encoding="utf-8").splitlines()
@@ -347,8 +432,18 @@ class DenseLogCallback(ProgressCallback):
         if "grad_norm" in logs:
             record["grad_norm"] = round(float(logs["grad_norm"]), 4)
         self._last = (now, state.global_step, tokens)
+        mfu_text = ""
+        if self.meter is not None:
+            flops, samples = self.meter.flops - self._last_meter[0], self.meter.samples - self._last_meter[1]
+            self._last_meter = (self.meter.flops, self.meter.samples)
+            if getattr(args, "max_tokens_per_batch", None):  # micro-batches of varying sample counts
+                record["samples_per_s"] = round(samples * max(1, args.world_size) / dt, 2)
+            record["tflops"] = round(flops / dt / 1e12, 4)
+            value = self.meter.mfu(flops, dt)
+            record["mfu"] = None if value is None else round(value, 4)
+            mfu_text = "  MFU n/a" if value is None else f"  MFU {100 * value:.1f}%"
         line = (f"step {record['step']}/{state.max_steps}  loss {record['loss']:.4f}  lr {record['lr']:.3e}  "
-                f"{record['tokens_per_s']:.0f} tok/s  {record['samples_per_s']:.2f} samples/s  "
+                f"{record['tokens_per_s']:.0f} tok/s  {record['samples_per_s']:.2f} samples/s{mfu_text}  "
                 f"elapsed {record['elapsed_s']:.0f}s")
         tqdm.write(line) if self.training_bar is not None else print(line, flush=True)
         if self.log_file is not None:
@@ -471,6 +566,7 @@ def run_training(cfg: TrainConfig, *, callbacks: Sequence[TrainerCallback] = ())
     from lrm_llava.model import apply_stage
 
     counts = apply_stage(model, cfg.stage, lora=lora_options(cfg))
+    speedups = apply_speedups(cfg, model)
     dataset = build_dataset(cfg, processor, show_progress=main)
     if main:
         logger.warning("stage %s: %d trainable / %d frozen parameters; data: %s", cfg.stage,
@@ -478,13 +574,22 @@ def run_training(cfg: TrainConfig, *, callbacks: Sequence[TrainerCallback] = ())
     global_batch = cfg.per_device_train_batch_size * cfg.gradient_accumulation_steps * cfg.world_size
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    from lrm_llava.train.flops import StepMeter
+
+    meter = StepMeter.for_model(model, cfg)
+    extra_callbacks = []
+    if cfg.checkpoint_every > 1 and (getattr(cfg, "activation_checkpointing", None) or cfg.gradient_checkpointing):
+        from lrm_llava.train.kernels import SelectiveCheckpointing
+
+        extra_callbacks.append(SelectiveCheckpointing(cfg.checkpoint_every))
     trainer = LlavaTrainer(
         model=model, args=cfg, train_dataset=dataset, data_collator=build_collator(cfg, processor),
         processing_class=processor, lengths=dataset.lengths, has_image=dataset.has_image,
-        callbacks=list(callbacks), loss_fn=build_loss_fn(cfg),
+        callbacks=[*extra_callbacks, *callbacks], loss_fn=build_loss_fn(cfg, liger=bool(speedups.get("liger"))),
+        meter=meter,
     )
     trainer.remove_callback(ProgressCallback)
-    trainer.add_callback(DenseLogCallback(out / LOG_FILE if main else None, global_batch))
+    trainer.add_callback(DenseLogCallback(out / LOG_FILE if main else None, global_batch, meter=meter))
     trainer.train(resume_from_checkpoint=checkpoint)
     stats = {"stage": cfg.stage, "parameters": counts, "data": dataset.stats.as_dict(),
              "global_steps": trainer.state.global_step}

@@ -83,7 +83,8 @@ class VisionFeatureCache:
     @torch.no_grad()
     def features(self, llava, pixel_values: torch.Tensor) -> torch.Tensor:
         """(N, tokens, hidden) projector inputs for `pixel_values` (N, 3, H, W); misses run the tower
-        in one batch. Stored on the CPU; returned on the pixels' device in the tower's dtype."""
+        in one batch. Stored in host memory (never on the GPU); returned on the pixels' device in
+        the tower's dtype (through pinned memory on CUDA)."""
         tag = _tower_tag(llava)
         keys = [image_key(px, tag) for px in pixel_values]
         found = [self._load(k) for k in keys]
@@ -96,4 +97,15 @@ class VisionFeatureCache:
                 value = fresh[j].detach().to("cpu").clone()
                 self._store(keys[i], value)
                 found[i] = value
-        return torch.stack([f for f in found]).to(pixel_values.device)  # type: ignore[misc]
+        return _to_device(found, pixel_values.device)  # type: ignore[arg-type]
+
+
+def _to_device(found: list[torch.Tensor], device: torch.device) -> torch.Tensor:
+    """Stack the (CPU) features and move them to `device`. The cache itself never lives on the GPU:
+    for a CUDA device the batch is stacked into pinned (page-locked) host memory and copied without
+    blocking, so the transfer overlaps the GPU's work; values are the same bytes either way."""
+    if device.type != "cuda":
+        return torch.stack(found).to(device)
+    staged = torch.empty((len(found), *found[0].shape), dtype=found[0].dtype, pin_memory=True)
+    torch.stack(found, out=staged)
+    return staged.to(device, non_blocking=True)
