@@ -77,17 +77,7 @@ SAMPLE_KINDS: dict[str, list] = {
 
 
 # ------------------------------------------------------------------ known failures (fixes belong elsewhere)
-XF_TRAIN_OUT = ("train/trainer.py run_training: out.mkdir(parents=True, exist_ok=True) raises FileExistsError/"
-                "NotADirectoryError when --output-dir is (under) a file (traceback)")
-XF_TRAIN_APART = ("train/trainer.py run_training: no paths.check_output_apart(output_dir, [data..., image_root, "
-                  "init_from, projector]): the model is written into an input folder")
-XF_TINY_INIT = ("train/trainer.py build_model_and_processor: with `tiny: true` (recipe tiny) --init-from is silently "
-                "ignored and a random tiny model is trained; the conflict should be an error naming init_from")
-
-XFAIL = {
-    "train-output-dir-is-a-file": XF_TRAIN_OUT, "train-output-dir-under-a-file": XF_TRAIN_OUT,
-    "train-output-dir-is-the-image-root": XF_TRAIN_APART,
-}
+XFAIL: dict[str, str] = {}
 """Case id -> why it fails today and which file the fix belongs to (strict xfail: flips when fixed)."""
 
 
@@ -382,7 +372,7 @@ for _how in ("config", "safetensors"):
         return Case(argv, [w.source, w.images, model], [model.name, name])
 
 
-@spec("train-output-dir-is-the-init-from-folder", xfail=XF_TRAIN_APART)
+@spec("train-output-dir-is-the-init-from-folder")
 def _(w, tmp):
     model = tmp / "model"
     shutil.copytree(w.model, model)
@@ -390,7 +380,7 @@ def _(w, tmp):
     return Case(argv, [w.source, w.images, model], ["model"])
 
 
-@spec("train-init-from-ignored-by-a-tiny-recipe", xfail=XF_TINY_INIT)
+@spec("train-init-from-ignored-by-a-tiny-recipe")
 def _(w, tmp):
     model = _broken_model(w, tmp, "config")
     return Case(_train_argv(w, w.source, tmp / "out", "--init-from", str(model)), [w.source, w.images, model],

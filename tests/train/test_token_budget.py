@@ -97,7 +97,7 @@ def test_run_training_with_a_token_budget(tmp_path):
 
 
 def _dataset_lengths(cfg):
-    from lrm_llava.train.trainer import build_dataset, build_model_and_processor
+    from lrm_llava.train.trainer import build_model_and_processor, build_train_dataset
 
     _, processor = build_model_and_processor(cfg)
-    return build_dataset(cfg, processor, show_progress=False).lengths
+    return build_train_dataset(cfg, processor, show_progress=False).lengths

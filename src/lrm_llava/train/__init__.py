@@ -7,43 +7,23 @@
 Command line: `lrm-llava train --recipe NAME --stage pretrain|finetune ...` (see train/cli.py).
 """
 
-from lrm_llava.train.config import STAGE_LEARNING_RATES, TrainConfig, config_to_dict, valid_keys
-from lrm_llava.train.launch import config_path, launch_command, list_configs
-from lrm_llava.train.recipes import (
-    list_recipes,
-    load_recipe,
-    read_recipe,
-    recipe_file,
-    resolve_recipe,
-)
-from lrm_llava.train.trainer import (
-    DenseLogCallback,
-    LlavaTrainer,
-    build_collator,
-    build_dataset,
-    build_model_and_processor,
-    forward_and_loss,
-    run_training,
-)
+from lrm_llava import lazy_exports
 
-__all__ = [
-    "STAGE_LEARNING_RATES",
-    "DenseLogCallback",
-    "LlavaTrainer",
-    "TrainConfig",
-    "build_collator",
-    "build_dataset",
-    "build_model_and_processor",
-    "config_path",
-    "config_to_dict",
-    "forward_and_loss",
-    "launch_command",
-    "list_configs",
-    "list_recipes",
-    "load_recipe",
-    "read_recipe",
-    "recipe_file",
-    "resolve_recipe",
-    "run_training",
-    "valid_keys",
-]
+_EXPORTS = {
+    "lrm_llava.train.config": (
+        "STAGE_LEARNING_RATES", "TrainConfig", "config_to_dict", "valid_keys",
+    ),
+    "lrm_llava.train.launch": (
+        "config_path", "launch_command", "list_configs",
+    ),
+    "lrm_llava.train.recipes": (
+        "list_recipes", "load_recipe", "read_recipe", "recipe_file", "resolve_recipe",
+    ),
+    "lrm_llava.train.trainer": (
+        "DenseLogCallback", "LlavaTrainer", "build_collator", "build_train_dataset",
+        "build_model_and_processor", "forward_and_loss", "run_training",
+    ),
+}
+"""Module -> the public names it defines (imported on first use)."""
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

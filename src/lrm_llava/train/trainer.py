@@ -10,7 +10,7 @@ leaves an incomplete newest folder, which is reported and skipped) with the same
 states and learning-rate schedule.
 
 The pieces a performance pass will replace are small functions here, not Trainer internals:
-`build_model_and_processor` (cached vision features would start here), `build_dataset` /
+`build_model_and_processor` (cached vision features would start here), `build_train_dataset` /
 `build_collator` (sample packing), and `forward_and_loss` (a chunked fused cross-entropy that
 never materialises full logits). `LlavaTrainer` only swaps in the token-length grouped sampler and
 routes the loss through `forward_and_loss`.
@@ -43,6 +43,7 @@ from lrm_llava.data import LengthGroupedSampler, LlavaCollator, LlavaDataset, re
 from lrm_llava.errors import UserError
 from lrm_llava.jsonio import read_json
 from lrm_llava.model.forward import projector_zero
+from lrm_llava.paths import output_folder
 from lrm_llava.train.config import TrainConfig, config_to_dict
 
 logger = logging.getLogger(__name__)
@@ -117,6 +118,10 @@ def build_model_and_processor(cfg: TrainConfig):
 
     if cfg.projector:
         check_model_files(cfg.projector, "projector")
+    if cfg.tiny and cfg.init_from:
+        raise UserError(f"init_from {cfg.init_from!r} and tiny: true ask for two "
+                        "starting points; tiny builds a random model and would ignore init_from. Fix: drop "
+                        "--init-from, or add --set tiny=false to start from that folder.")
     if cfg.tiny:
         model, processor = build_tiny_model(seed=cfg.tiny_seed, image_aspect_ratio=cfg.image_aspect_ratio)
     elif cfg.init_from:
@@ -162,7 +167,7 @@ def lora_options(cfg: TrainConfig):
                        target_modules=tuple(cfg.lora_target_modules or DEFAULT_LORA_TARGETS))
 
 
-def build_dataset(cfg: TrainConfig, processor, *, show_progress: bool = True) -> LlavaDataset:
+def build_train_dataset(cfg: TrainConfig, processor, *, show_progress: bool = True) -> LlavaDataset:
     """The training dataset of `cfg.data` (validated, tokenized lengths, over-long samples dropped)."""
     if not cfg.data:
         raise UserError("no training data: pass --data FILE [FILE ...] (LLaVA JSON or JSONL)")
@@ -559,6 +564,9 @@ def run_training(cfg: TrainConfig, *, callbacks: Sequence[TrainerCallback] = ())
     """Train one stage as `cfg` says; return the output folder (a complete HF model folder)."""
     if not cfg.output_dir:
         raise UserError("no output folder: pass --output-dir DIR")
+    # the model is never written over or into what it is made from; a file in the way is named
+    output_folder(cfg.output_dir, [*cfg.data, cfg.image_root, cfg.init_from, cfg.projector, cfg.vision_path,
+                                   cfg.llm_path], "--output-dir")
     checkpoint = _resume_checkpoint(cfg)
     set_seed(cfg.seed)
     main = cfg.process_index == 0
@@ -567,13 +575,12 @@ def run_training(cfg: TrainConfig, *, callbacks: Sequence[TrainerCallback] = ())
 
     counts = apply_stage(model, cfg.stage, lora=lora_options(cfg))
     speedups = apply_speedups(cfg, model)
-    dataset = build_dataset(cfg, processor, show_progress=main)
+    dataset = build_train_dataset(cfg, processor, show_progress=main)
     if main:
         logger.warning("stage %s: %d trainable / %d frozen parameters; data: %s", cfg.stage,
                        counts["trainable"], counts["frozen"], dataset.stats.summary())
     global_batch = cfg.per_device_train_batch_size * cfg.gradient_accumulation_steps * cfg.world_size
     out = Path(cfg.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
     from lrm_llava.train.flops import StepMeter
 
     meter = StepMeter.for_model(model, cfg)
