@@ -139,6 +139,19 @@ def api_key_source(default_var: str, official: Iterable[str], base_url: str, api
     return default_var if origin(base_url) in {origin(u) for u in official} else ""
 
 
+def key_for(default_var: str, official: Iterable[str], base_url: str, api_key_env: str, who: str,
+            flag: str) -> tuple[str, str]:
+    """(key, hint for a 401/403) of one API call: the key that may go to `base_url` by the rule of
+    `api_key_source` ("" for none, and a hint that says why and which `flag` names a variable)."""
+    official = tuple(official)
+    var = api_key_source(default_var, official, base_url, api_key_env)
+    if not var:
+        where = ", ".join(safe_url(u) for u in official) or "its official host"
+        return "", (f"no API key was sent: {default_var} only goes to {where}; to send a key to this base URL, "
+                    f"name its variable with {flag}")
+    return env_key(var, who), f"check the API key in ${var}"
+
+
 # ------------------------------------------------------------------------------------ the client
 @dataclass
 class HttpOptions:

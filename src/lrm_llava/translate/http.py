@@ -37,7 +37,7 @@ from lrm_llava.httpclient import (
     HttpOptions,
     api_key_source,
     describe_value,
-    env_key,
+    key_for,
 )
 from lrm_llava.options import typed_option
 
@@ -80,14 +80,8 @@ class _HttpBackend:
 
     def _key(self) -> tuple[str, str]:
         """(key, hint for a 401/403): the key to send to this base URL ("" for none)."""
-        default = DEFAULT_KEY_VARS[self.name]
-        var = api_key_source(default, OFFICIAL_URLS[self.name], self.http.base_url, self.api_key_env)
-        if not var:
-            return "", (
-                f"no API key was sent: {default} only goes to the official {self.name} host; to send a "
-                "key to this base URL, name its variable with --option api_key_env=VAR"
-            )
-        return env_key(var, f"{self.name} backend"), f"check the API key in ${var}"
+        return key_for(DEFAULT_KEY_VARS[self.name], OFFICIAL_URLS[self.name], self.http.base_url,
+                       self.api_key_env, f"{self.name} backend", "--option api_key_env=VAR")
 
 
 @dataclass

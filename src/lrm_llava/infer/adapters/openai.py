@@ -37,9 +37,8 @@ from lrm_llava.httpclient import (
     OPENAI_KEY_VAR,
     HttpClient,
     HttpOptions,
-    api_key_source,
     describe_value,
-    env_key,
+    key_for,
     safe_url,
 )
 from lrm_llava.infer.adapters.base import Request
@@ -80,9 +79,8 @@ class OpenAIAdapter:
         self.client = HttpClient(HttpOptions(api_base, timeout=timeout, retries=retries, backoff=backoff,
                                              max_wait=max_wait), "openai adapter", sleep=sleep, give_up_hint=_RESUME)
         self.api_base = self.client.base_url
-        self.key_var = api_key_source(OPENAI_KEY_VAR, (OPENAI_API_ROOT,), self.api_base, api_key_env or "")
-        if self.key_var:
-            env_key(self.key_var, "openai adapter")  # refuse a missing or malformed key now, by its name
+        self.api_key_env = api_key_env or ""
+        self._headers()  # refuse a missing or malformed key now, by its variable's name
         self.cache_path = cache
         self._cache: RequestCache | None = None
 
@@ -96,11 +94,9 @@ class OpenAIAdapter:
                 "api_base": safe_url(self.api_base)}
 
     def _headers(self) -> tuple[dict[str, str], str]:
-        if not self.key_var:
-            return {}, (f"no API key was sent: {OPENAI_KEY_VAR} only goes to the official {OPENAI_API_ROOT}; to "
-                        "send a key to this server, name its variable with --api-key-env VAR")
-        key = env_key(self.key_var, "openai adapter")
-        return {"Authorization": f"Bearer {key}"}, f"check the API key in ${self.key_var}"
+        key, hint = key_for(OPENAI_KEY_VAR, (OPENAI_API_ROOT,), self.api_base, self.api_key_env, "openai adapter",
+                            "--api-key-env VAR")
+        return ({"Authorization": f"Bearer {key}"} if key else {}), hint
 
     def cache(self) -> RequestCache | None:
         if self._cache is None and self.cache_path is not None:
