@@ -7,6 +7,7 @@
         --languages all --out runs/eval --batch-size 16
     lrm-llava eval --predictions runs/eval/predictions/*.jsonl --out runs/rescored
     lrm-llava bench export --bench-root bench --format hf --out published/hf
+    lrm-llava bench submit --predictions runs/eval/predictions/*.jsonl --bench-root bench --out submission
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from lrm_llava.translate.flags import add_backend_flags, add_engine_flags, backe
 
 
 def register(subparsers) -> None:
-    """Add the `bench` (subcommand `translate`) and `eval` commands."""
+    """Add the `bench` (subcommands `translate`, `export`, `submit`) and `eval` commands."""
     bench = subparsers.add_parser("bench", help="translate a benchmark into other languages (native formats)")
     sub = bench.add_subparsers(dest="bench_command", metavar="SUBCOMMAND")
     t = sub.add_parser(
@@ -57,6 +58,24 @@ def register(subparsers) -> None:
                    help="lmms-eval: where the task YAMLs find the data (a Hugging Face repository prefix or an "
                    "hf export folder); default: the hf export written to <out>/hf")
     x.set_defaults(func=_export)
+    s = sub.add_parser(
+        "submit",
+        help="turn an eval run's predictions into the files the benchmarks' own scorers read",
+        description="Write submission files per language under <out>/<benchmark>/<language>/: MME "
+        "Your_Results/<subtask>.txt for the official eval_tool/calculation.py, the MMBench upload .xlsx (dev and "
+        "test splits; needs openpyxl) and the SEED-Bench upload JSONL. See docs/benchmarks.md.",
+    )
+    s.add_argument("--predictions", required=True, nargs="+", metavar="FILE",
+                   help="prediction files of an eval run (<out>/predictions/*.jsonl)")
+    s.add_argument("--bench-root", default=None,
+                   help="the bench root the predictions were made on (needed for MME and MMBench)")
+    s.add_argument("--out", required=True, help="folder to write <benchmark>/<language>/ into")
+    s.add_argument("--benchmarks", default="all", help="benchmarks to submit (mme, mmbench, seed; default all)")
+    s.add_argument("--languages", default="all", help="languages to submit: all or zh,it,...")
+    s.add_argument("--model-name", default=None, help="the model whose predictions to submit (when several)")
+    s.add_argument("--parse-mode", default=None, choices=("official", "lenient"),
+                   help="how replies are read, as eval's --parse-mode (default: eval's default)")
+    s.set_defaults(func=_submit)
     bench.set_defaults(func=lambda args: bench.print_help() or 2)
 
     e = subparsers.add_parser(
@@ -103,6 +122,18 @@ def _export(args: argparse.Namespace) -> int:
     written = export_bench(ExportConfig(bench_root=args.bench_root, out=args.out, format=args.format,
                                         benchmarks=args.benchmarks, languages=args.languages,
                                         dataset_path=args.dataset_path))
+    for name, path in written.items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from lrm_llava.bench.parse import DEFAULT_PARSE_MODE
+    from lrm_llava.bench.submission import SubmitConfig, write_submission
+
+    written = write_submission(SubmitConfig(
+        predictions=args.predictions, out=args.out, bench_root=args.bench_root, benchmarks=args.benchmarks,
+        languages=args.languages, model_name=args.model_name, parse_mode=args.parse_mode or DEFAULT_PARSE_MODE))
     for name, path in written.items():
         print(f"{name}: {path}")
     return 0

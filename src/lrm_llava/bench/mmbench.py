@@ -6,6 +6,10 @@ Questions have 2-4 options (empty cells for the missing ones). `image` is the ba
 or, as in VLMEvalKit, the index of the row whose image it shares. CircularEval copies sit in the
 same file at `index + k * 1,000,000` with the options rotated and `answer` moved accordingly.
 
+A test split (as the official `MMBench_TEST_EN.tsv`) has no `answer` column, or empty cells in it:
+its rows become Items with answer "" that `eval` prompts and records but does not score
+(`lrm-llava bench submit` writes the upload spreadsheet for them, `bench.submission`).
+
 Scoring (CircularEval): a question counts as right only if every one of its rotations present is
 right; `overall` and `accuracy[<category>]` are ×100 shares of questions. `vanilla` is plain
 accuracy over the base rows (index < 1,000,000), reported for reference.
@@ -115,10 +119,10 @@ def items(doc: list[MMBFile], language: str, lang_dir: Path, en_dir: Path | None
             options = _options(row)
             if len(options) < 2:
                 raise DataError(f"{where}: question {index} has {len(options)} option(s); MMBench needs 2-4")
-            answer = row.get("answer", "").strip()
-            if answer not in options:
+            answer = "" if is_missing(row.get("answer")) else row["answer"].strip()
+            if answer and answer not in options:
                 raise DataError(f"{where}: answer {answer!r} of question {index} is not one of its options "
-                                f"{', '.join(options)} (a test split without answers cannot be scored)")
+                                f"{', '.join(options)}")
             image = _image(row.get("image", ""), images, where)
             out.append(Item(
                 benchmark="mmbench", language=language, question_id=str(index), question=row["question"].strip(),

@@ -38,7 +38,7 @@ from lrm_llava.bench.formats import load as load_document
 from lrm_llava.bench.parse import DEFAULT_PARSE_MODE, check_parse_mode, parse_output
 from lrm_llava.bench.prompts import build_prompt
 from lrm_llava.bench.report import write_report
-from lrm_llava.bench.scoring import score_predictions
+from lrm_llava.bench.scoring import score_predictions, unanswered
 from lrm_llava.errors import DataError, UserError, describe_changes
 from lrm_llava.jsonio import iter_jsonl, read_json, write_json
 from lrm_llava.languages import parse_languages
@@ -349,6 +349,7 @@ def rescore(config: EvalConfig) -> list[dict]:
     results = score_predictions(rows + missing, with_fidelity=config.fidelity, parse_mode=config.parse_mode)
     write_report(results, config.out)
     note_parse_mode(config.out, config.parse_mode)
+    note_unanswered(config.out, rows)
     write_run_info(config.out, {**rescored_run_info(rows), "parse_mode": config.parse_mode,
                                 "missing_counted_wrong": len(missing)})
     return results
@@ -386,6 +387,26 @@ def note_parse_mode(out: str | Path, parse_mode: str) -> None:
     text = path.read_text(encoding="utf-8").rstrip("\n")
     write_text(path, f"{text}\n\nReplies parsed in **{parse_mode}** mode ({how}; `--parse-mode`, "
                      "docs/benchmarks.md).\n")
+
+
+NO_ANSWERS_NOTE = "no answers: use `bench submit` to make the upload file"
+"""What the report says of questions without a ground truth (a test split: not scored)."""
+
+
+def note_unanswered(out: str | Path, rows: list[dict]) -> None:
+    """Say in `<out>/report.md` which (model, benchmark, language) have questions without answers
+    (a test split such as MMBench's): their predictions are written but not scored."""
+    from lrm_llava.jsonio import write_text
+
+    counts = unanswered(rows)
+    path = Path(out) / "report.md"
+    if not counts or not path.is_file():
+        return
+    lines = [f"- {model} · {bench} · {lang}: {n} question(s) without a ground truth, not scored "
+             f"({NO_ANSWERS_NOTE}: `lrm-llava bench submit --predictions predictions/{bench}.jsonl "
+             "--bench-root BENCH --out submission`, run in this folder)" for (model, bench, lang), n in sorted(counts.items())]
+    text = path.read_text(encoding="utf-8").rstrip("\n")
+    write_text(path, f"{text}\n\n## Not scored\n\n" + "\n".join(lines) + "\n")
 
 
 def rescored_run_info(rows: list[dict]) -> dict:
@@ -622,6 +643,7 @@ def run_eval(
     results = score_predictions(selected, with_fidelity=config.fidelity, parse_mode=config.parse_mode)
     write_report(results, out)
     note_parse_mode(out, config.parse_mode)
+    note_unanswered(out, selected)
     write_run_info(out, {
         "model": name, **described, "benchmarks": benches,
         "languages": list(dict.fromkeys(lang for _, lang, _ in work)), "limit": config.limit,

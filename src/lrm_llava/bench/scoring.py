@@ -70,13 +70,28 @@ def drop_groups_without_base(rows: list[dict]) -> list[dict]:
     return [r for r in rows if str(r.get("group")) not in rotations_only]
 
 
+def has_answer(row: dict) -> bool:
+    """Whether a prediction row carries a ground truth (a test split, such as MMBench's, has none)."""
+    return not (row.get("answer") is None or str(row["answer"]).strip() == "")
+
+
+def unanswered(rows: list[dict]) -> dict[tuple[str, str, str], int]:
+    """(model, benchmark, language) -> how many of its rows have no ground truth (not scored)."""
+    out: dict[tuple[str, str, str], int] = defaultdict(int)
+    for r in rows:
+        if not has_answer(r):
+            out[(r.get("model") or "model", r["benchmark"], r["language"])] += 1
+    return dict(out)
+
+
 def score_predictions(rows: list[dict], with_fidelity: bool = True,
                       parse_mode: str = DEFAULT_PARSE_MODE) -> list[dict]:
     """Tidy result rows for every (model, benchmark, language) present in `rows`, replies parsed in
-    `parse_mode` ("official" or "lenient")."""
+    `parse_mode` ("official" or "lenient"). Rows without a ground truth (`has_answer`: a test split)
+    are not scored; `bench.submission` makes the files their benchmark's server scores."""
     check_parse_mode(parse_mode)
     groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
-    for r in reparse(rows, parse_mode):
+    for r in reparse([r for r in rows if has_answer(r)], parse_mode):
         groups[(r.get("model") or "model", r["benchmark"], r["language"])].append(r)
     if parse_mode == OFFICIAL:
         for key in [k for k in groups if k[1] == "mmbench"]:
