@@ -228,3 +228,11 @@ def config_values(cls: type, args: argparse.Namespace, **values: Any) -> dict[st
 def config_from_args(cls: type, args: argparse.Namespace, **values: Any):
     """`cls(**config_values(cls, args, **values))`."""
     return cls(**config_values(cls, args, **values))
+
+
+def add_command(subparsers, name: str, func: Callable, summary: str, description: str = ""):
+    """Add the command `name`: `summary` is its line in the parent's --help, `description` (default:
+    the summary) heads its own --help, `func(args)` runs it. Returns the parser for its flags."""
+    parser = subparsers.add_parser(name, help=summary, description=description or summary)
+    parser.set_defaults(func=func)
+    return parser

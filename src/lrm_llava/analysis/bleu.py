@@ -22,12 +22,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from lrm_llava.bench.common import BENCHMARKS, benchmark_dir
+from lrm_llava.bench.common import benchmark_dir
 from lrm_llava.bench.formats import MODULES
 from lrm_llava.bench.formats import load as load_document
 from lrm_llava.errors import UserError
 from lrm_llava.jsonio import write_text
 from lrm_llava.languages import ENGLISH, get, parse_languages
+from lrm_llava.options import add_command, add_field, config_from_args
 
 
 @dataclass
@@ -156,23 +157,18 @@ def write_bleu(rows: list[dict], out: str | Path, a: str = "A", b: str = "B") ->
 
 def add_cli(analyze_sub) -> None:
     """Add `analyze bleu` to the `analyze` subcommands."""
-    p = analyze_sub.add_parser(
-        "bleu",
-        help="BLEU / chrF agreement of two translations of the same benchmarks (the paper's Table 2)",
-        description="Compare two translations of the same benchmarks (two benchmark roots) with sacrebleu "
-        "BLEU and chrF per benchmark x language, and their averages.",
-    )
-    p.add_argument("--a", required=True, help="benchmark root with translation A (reference side)")
-    p.add_argument("--b", required=True, help="benchmark root with translation B")
-    p.add_argument("--benchmarks", default=",".join(BENCHMARKS))
-    p.add_argument("--languages", default="non-english")
-    p.add_argument("--out", help="folder for bleu.json / bleu.csv / bleu.md")
-    p.set_defaults(func=_run_cli)
+    p = add_command(analyze_sub, "bleu", _run_cli,
+                    "BLEU / chrF agreement of two translations of the same benchmarks (the paper's Table 2)",
+                    "Compare two translations of the same benchmarks (two benchmark roots) with sacrebleu "
+                    "BLEU and chrF per benchmark x language, and their averages.")
+    for name in ("a", "b"):
+        add_field(p, BleuConfig, name, required=True, metavar="ROOT")
+    for name in ("benchmarks", "languages", "out"):
+        add_field(p, BleuConfig, name)
 
 
 def _run_cli(args: argparse.Namespace) -> int:
-    rows = bleu_agreement(BleuConfig(a=args.a, b=args.b, benchmarks=args.benchmarks, languages=args.languages,
-                                     out=args.out))
+    rows = bleu_agreement(config_from_args(BleuConfig, args))
     if args.out:
         print(f"wrote {Path(args.out) / 'bleu.md'}", file=sys.stderr)
     print(format_table(rows))

@@ -15,9 +15,12 @@ from __future__ import annotations
 import argparse
 
 from lrm_llava.bench.common import BENCHMARKS
+from lrm_llava.bench.export import ExportConfig
+from lrm_llava.bench.parse import PARSE_MODES
 from lrm_llava.bench.run import EvalConfig, adapter_fields, add_eval_flags
+from lrm_llava.bench.submission import SubmitConfig
 from lrm_llava.errors import UserError
-from lrm_llava.options import add_field, add_model_flags, field_default
+from lrm_llava.options import add_command, add_field, add_model_flags, config_from_args, field_default
 from lrm_llava.translate.flags import add_backend_flags, add_engine_flags, backend_options, engine_options
 
 
@@ -41,41 +44,30 @@ def register(subparsers) -> None:
     add_engine_flags(t)
     t.add_argument("--no-progress", action="store_true")
     t.set_defaults(func=_translate)
-    x = sub.add_parser(
-        "export",
-        help="publish a bench root as a Hugging Face dataset, lmms-eval tasks or VLMEvalKit TSVs",
-        description="Export every <benchmark>/<language>/ of a bench root: hf (parquet with embedded images, "
-        "one config per language, dataset card), lmms-eval (that dataset plus a task folder: a YAML per "
-        "benchmark and language, groups, utils.py) or vlmevalkit (TSVs under names VLMEvalKit has not "
-        "registered, and the data part of a run.py --config file). See docs/benchmarks.md.",
-    )
-    x.add_argument("--bench-root", required=True, help="folder holding <benchmark>/<language>/")
-    x.add_argument("--format", required=True, choices=("hf", "lmms-eval", "vlmevalkit"))
-    x.add_argument("--out", required=True, help="folder to write the export into")
-    x.add_argument("--benchmarks", default=",".join(BENCHMARKS), help="benchmarks to export (those present)")
-    x.add_argument("--languages", default="all", help="languages to export (those present): all or zh,it,...")
-    x.add_argument("--dataset-path", default=None,
-                   help="lmms-eval: where the task YAMLs find the data (a Hugging Face repository prefix or an "
-                   "hf export folder); default: the hf export written to <out>/hf")
-    x.set_defaults(func=_export)
-    s = sub.add_parser(
-        "submit",
-        help="turn an eval run's predictions into the files the benchmarks' own scorers read",
-        description="Write submission files per language under <out>/<benchmark>/<language>/: MME "
-        "Your_Results/<subtask>.txt for the official eval_tool/calculation.py, the MMBench upload .xlsx (dev and "
-        "test splits; needs openpyxl) and the SEED-Bench upload JSONL. See docs/benchmarks.md.",
-    )
-    s.add_argument("--predictions", required=True, nargs="+", metavar="FILE",
-                   help="prediction files of an eval run (<out>/predictions/*.jsonl)")
-    s.add_argument("--bench-root", default=None,
-                   help="the bench root the predictions were made on (needed for MME and MMBench)")
-    s.add_argument("--out", required=True, help="folder to write <benchmark>/<language>/ into")
-    s.add_argument("--benchmarks", default="all", help="benchmarks to submit (mme, mmbench, seed; default all)")
-    s.add_argument("--languages", default="all", help="languages to submit: all or zh,it,...")
-    s.add_argument("--model-name", default=None, help="the model whose predictions to submit (when several)")
-    s.add_argument("--parse-mode", default=None, choices=("official", "lenient"),
-                   help="how replies are read, as eval's --parse-mode (default: eval's default)")
-    s.set_defaults(func=_submit)
+    x = add_command(sub, "export", _export,
+                    "publish a bench root as a Hugging Face dataset, lmms-eval tasks or VLMEvalKit TSVs",
+                    "Export every <benchmark>/<language>/ of a bench root: hf (parquet with embedded images, one "
+                    "config per language, dataset card), lmms-eval (that dataset plus a task folder: a YAML per "
+                    "benchmark and language, groups, utils.py) or vlmevalkit (TSVs under names VLMEvalKit has "
+                    "not registered, and the data part of a run.py --config file). See docs/benchmarks.md.")
+    add_field(x, ExportConfig, "bench_root", required=True, metavar="DIR")
+    add_field(x, ExportConfig, "format", choices=("hf", "lmms-eval", "vlmevalkit"))
+    add_field(x, ExportConfig, "out", required=True, metavar="DIR")
+    add_field(x, ExportConfig, "benchmarks")
+    add_field(x, ExportConfig, "languages")
+    add_field(x, ExportConfig, "dataset_path")
+    s = add_command(sub, "submit", _submit,
+                    "turn an eval run's predictions into the files the benchmarks' own scorers read",
+                    "Write submission files per language under <out>/<benchmark>/<language>/: MME Your_Results/"
+                    "<subtask>.txt for the official eval_tool/calculation.py, the MMBench upload .xlsx (dev and "
+                    "test splits; needs openpyxl) and the SEED-Bench upload JSONL. See docs/benchmarks.md.")
+    add_field(s, SubmitConfig, "predictions", required=True, nargs="+", metavar="FILE")
+    add_field(s, SubmitConfig, "bench_root", metavar="DIR")
+    add_field(s, SubmitConfig, "out", required=True, metavar="DIR")
+    add_field(s, SubmitConfig, "benchmarks")
+    add_field(s, SubmitConfig, "languages")
+    add_field(s, SubmitConfig, "model_name")
+    add_field(s, SubmitConfig, "parse_mode", choices=PARSE_MODES)
     bench.set_defaults(func=lambda args: bench.print_help() or 2)
 
     e = subparsers.add_parser(
@@ -117,23 +109,18 @@ def _translate(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from lrm_llava.bench.export import ExportConfig, export_bench
+    from lrm_llava.bench.export import export_bench
 
-    written = export_bench(ExportConfig(bench_root=args.bench_root, out=args.out, format=args.format,
-                                        benchmarks=args.benchmarks, languages=args.languages,
-                                        dataset_path=args.dataset_path))
+    written = export_bench(config_from_args(ExportConfig, args))
     for name, path in written.items():
         print(f"{name}: {path}")
     return 0
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from lrm_llava.bench.parse import DEFAULT_PARSE_MODE
-    from lrm_llava.bench.submission import SubmitConfig, write_submission
+    from lrm_llava.bench.submission import write_submission
 
-    written = write_submission(SubmitConfig(
-        predictions=args.predictions, out=args.out, bench_root=args.bench_root, benchmarks=args.benchmarks,
-        languages=args.languages, model_name=args.model_name, parse_mode=args.parse_mode or DEFAULT_PARSE_MODE))
+    written = write_submission(config_from_args(SubmitConfig, args))
     for name, path in written.items():
         print(f"{name}: {path}")
     return 0

@@ -55,7 +55,9 @@ class SubmitConfig:
     """The bench root the predictions were made on (needed for MME and MMBench: question texts,
     image names, question order and the TSV columns come from its files)."""
     benchmarks: str | list[str] = "all"
+    """Benchmarks to submit ("all": mme, mmbench, seed; POPE has no submission server)."""
     languages: str | list[str] = "all"
+    """Languages to submit: "all" or "zh,it,..."."""
     model_name: str | None = None
     """Which model's rows, when the files hold several."""
     parse_mode: str = DEFAULT_PARSE_MODE

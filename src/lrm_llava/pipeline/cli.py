@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from lrm_llava.options import add_field, config_from_args, config_values, parse_set
+from lrm_llava.options import add_command, add_field, config_from_args, config_values, parse_set
 from lrm_llava.pipeline.demo import DemoConfig
 from lrm_llava.pipeline.experiment import KINDS, ExperimentConfig
 
@@ -37,15 +37,11 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def register_demo(subparsers) -> None:
     """Add the top-level `demo` command."""
-    p = subparsers.add_parser(
-        "demo",
-        help="the whole pipeline on ShapeWorld, offline, on a CPU",
-        description="World -> backbones -> multilingual data -> two-stage training of an English-only "
-        "and an LRM-LLaVA model -> ten-language benchmarks -> report. Resumable: rerun to continue.",
-    )
+    p = add_command(subparsers, "demo", _run_demo, "the whole pipeline on ShapeWorld, offline, on a CPU",
+                    "World -> backbones -> multilingual data -> two-stage training of an English-only "
+                    "and an LRM-LLaVA model -> ten-language benchmarks -> report. Resumable: rerun to continue.")
     _add_shared(p, DemoConfig)
     add_field(p, DemoConfig, "seed", type=int)
-    p.set_defaults(func=_run_demo)
 
 
 def _run_experiment(args: argparse.Namespace) -> int:
@@ -58,13 +54,11 @@ def _run_experiment(args: argparse.Namespace) -> int:
 
 def register_experiment(subparsers) -> None:
     """Add the top-level `experiment` command."""
-    p = subparsers.add_parser(
-        "experiment",
-        help="the paper's ablations, data-mix sweep and backbone comparison on ShapeWorld",
-        description="Train and evaluate the arms of one experiment over several seeds on ShapeWorld "
-        "(reusing every step made with the same settings under --out), then write "
-        "<out>/experiment-<kind>/rows.json, rows.csv, summary.md (mean ± std, noise verdict) and <kind>.png.",
-    )
+    p = add_command(subparsers, "experiment", _run_experiment,
+                    "the paper's ablations, data-mix sweep and backbone comparison on ShapeWorld",
+                    "Train and evaluate the arms of one experiment over several seeds on ShapeWorld (reusing "
+                    "every step made with the same settings under --out), then write <out>/experiment-<kind>/"
+                    "rows.json, rows.csv, summary.md (mean ± std, noise verdict) and <kind>.png.")
     p.add_argument("kind", choices=(*KINDS, "all"),
                    help="ablation (Table 3), mix (Figure 6), backbones (Table 4), or all three (shared arms trained once)")
     _add_shared(p, ExperimentConfig)
@@ -72,7 +66,6 @@ def register_experiment(subparsers) -> None:
     add_field(p, ExperimentConfig, "benchmarks")
     add_field(p, ExperimentConfig, "variants", type=_split)
     add_field(p, ExperimentConfig, "tables_only", action="store_true")
-    p.set_defaults(func=_run_experiment)
 
 
 def register(subparsers) -> None:

@@ -69,6 +69,8 @@ class _HttpBackend:
     variable, sent only to the official host."""
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
     """Waits between attempts (tests pass a recorder)."""
+    exact: bool = False
+    """MT services are not exact backends: their inputs are protected and split (`translate_texts`)."""
 
     def _client(self) -> HttpClient:
         client = getattr(self, "_cached_client", None)
@@ -90,7 +92,6 @@ class GoogleTranslator(_HttpBackend):
 
     name: str = "google"
     model: str = "v2"
-    exact: bool = False
     max_batch: int = 128
     """The v2 API accepts at most 128 strings per request."""
 
@@ -116,7 +117,6 @@ class DeepLTranslator(_HttpBackend):
 
     name: str = "deepl"
     model: str = "v2"
-    exact: bool = False
     max_batch: int = 50
     """DeepL accepts at most 50 texts per request."""
 
@@ -156,7 +156,6 @@ class OpenAITranslator(_HttpBackend):
     model: str = "gpt-4o"
     """Chat model name sent in the request."""
     name: str = "openai"
-    exact: bool = False
     max_batch: int = 16
     """Strings per chat request (sent as one JSON array)."""
     temperature: float = 0.0
