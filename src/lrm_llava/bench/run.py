@@ -132,15 +132,11 @@ def adapter_fields(args) -> dict:
 
 
 def check_eval_config(config: EvalConfig) -> None:
-    """Refuse numbers that would silently do something else than asked."""
+    """Refuse numbers that would silently do something else than asked (the generation settings
+    are checked by `infer.generate.check_generation`, the rule of every command that generates)."""
     if config.limit is not None and config.limit < 1:
         raise UserError(f"--limit {config.limit}: give at least 1 (questions per benchmark, language and "
                         "split), or leave it out to evaluate everything")
-    if config.batch_size < 1:
-        raise UserError(f"--batch-size {config.batch_size}: must be at least 1")
-    if config.max_new_tokens < 1:
-        raise UserError(f"--max-new-tokens {config.max_new_tokens}: must be at least 1 (answers are a word or "
-                        "a letter; 16 is plenty)")
     if config.concurrency < 1:
         raise UserError(f"--concurrency {config.concurrency}: must be at least 1")
     check_parse_mode(config.parse_mode)
@@ -556,6 +552,9 @@ def run_eval(
     check_eval_config(config)
     if config.predictions:
         return rescore(config)
+    from lrm_llava.infer.generate import check_generation
+
+    check_generation(max_new_tokens=config.max_new_tokens, batch_size=config.batch_size)
     if config.bench_root is None or (config.model is None and model is None and adapter is None
                                      and not config.api_base):
         raise UserError("eval needs --model and --bench-root (or --predictions FILE to rescore; or "

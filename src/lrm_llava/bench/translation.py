@@ -51,7 +51,7 @@ from lrm_llava.bench.formats import load as load_document
 from lrm_llava.errors import UserError
 from lrm_llava.jsonio import read_json, write_json
 from lrm_llava.languages import ENGLISH, get, parse_languages
-from lrm_llava.paths import check_relative, output_folder
+from lrm_llava.paths import check_output_apart, check_relative, output_folder
 
 IMAGE_MODES = ("link", "copy", "shared")
 """How `bench translate` gives a translated folder its images (see the module docstring)."""
@@ -108,9 +108,7 @@ folder without it is an original, which `bench translate` never writes over."""
 
 def check_target(folder: Path, src_dir: Path) -> None:
     """Refuse to write a translation into the source folder or over a folder it did not write."""
-    if folder.resolve() == src_dir.resolve():
-        raise UserError(f"{folder} is the source of this translation; writing into it would replace the "
-                        "original. Fix: leave the source language out of --languages, or pass another --out.")
+    check_output_apart(folder, [src_dir], "the target folder")
     if folder.is_dir() and any(folder.iterdir()) and not (folder / MANIFEST).is_file():
         raise UserError(f"{folder} holds a benchmark that `bench translate` did not write (no {MANIFEST}); "
                         "it is never overwritten. Fix: pass another --out, leave that language out of "
