@@ -155,17 +155,22 @@ def make_world(base: Path, model: Path) -> World:
 
 # ------------------------------------------------------------------------------- kill -9 helpers
 def kill_when(proc: subprocess.Popen, condition, *, log_file: Path | None = None, timeout: float = 120.0,
-              poll: float = 0.0005) -> bool:
+              poll: float = 0.0005, group: bool = False) -> bool:
     """SIGKILL `proc` as soon as `condition()` holds; True when it was killed, False when it ended
-    on its own first (with status 0: any other status fails, showing the end of `log_file`). `poll` is short so that a kill lands inside windows of a few milliseconds
-    (a checkpoint being written)."""
+    on its own first (with status 0: any other status fails, showing the end of `log_file`). `poll`
+    is short so that a kill lands inside windows of a few milliseconds (a checkpoint being written).
+    `group`: kill the whole process group (start `proc` with `start_new_session=True`), as a job
+    scheduler or a closed terminal does: the local Ray a driver started dies with it."""
     import signal
     import time
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
-            os.kill(proc.pid, signal.SIGKILL)
+            if group:
+                os.killpg(proc.pid, signal.SIGKILL)
+            else:
+                os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
             return True
         if proc.poll() is not None:
@@ -190,6 +195,7 @@ class SlowTranslateAPI:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.delay = delay
+        self.lock = threading.Lock()
         self.requests = 0
         self.texts: list[str] = []
         api = self
@@ -202,8 +208,9 @@ class SlowTranslateAPI:
                 import time
 
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                api.requests += 1
-                api.texts.extend(body["q"])
+                with api.lock:  # several workers call at once
+                    api.requests += 1
+                    api.texts.extend(body["q"])
                 time.sleep(api.delay)
                 data = json.dumps({"data": {"translations": [{"translatedText": f"{body['target']}:{q}"}
                                                              for q in body["q"]]}}).encode()

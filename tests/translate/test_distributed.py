@@ -54,7 +54,7 @@ def _cli(src, out, *extra):
 def test_translate_block_follows_local_rules():
     tr = make_translator("pseudo")
     out = translate_block(tr, ["a [0] b", "c"], "en", "de")
-    assert out["good"] == {"a [0] b": "[de] a [0] b", "c": "[de] c"} and out["failed"] == []
+    assert out["good"] == {"a [0] b": "[de] a [0] b", "c": "[de] c"} and out["bad"] == []
 
 
 def test_engine_equals_local_byte_for_byte(tmp_path, local_ray, capsys):
@@ -77,7 +77,8 @@ def test_engine_equals_local_byte_for_byte(tmp_path, local_ray, capsys):
 def test_killed_run_resumes_and_sends_only_the_rest(tmp_path, local_ray):
     src = _source(tmp_path)
     cfg = dict(sources=[str(src)], out=str(tmp_path / "multi.json"), languages="de,fr", backend="pseudo",
-               progress=False, engine="ray", engine_options={"workers": 2, "block_size": 5})
+               progress=False, engine="ray", engine_options={"workers": 2, "block_size": 5},
+               backend_options={"batch_size": 5})
     stopped = {**cfg, "engine_options": {"workers": 2, "block_size": 5, "stop_after_blocks": 3}}
     with pytest.raises(TranslationError, match="stopped after 3 finished blocks"):
         build_dataset(BuildConfig(**stopped))
@@ -132,3 +133,57 @@ def test_bench_translate_on_ray_equals_local(tmp_path, local_ray):
         outs[engine] = {lang: [(i.question_id, i.question, i.options) for i in load_items(root, "seed", lang)]
                         for lang in ("de", "cs")}
     assert outs["ray"] == outs["local"] and outs["ray"]["de"]
+
+
+def test_hf_mt_model_on_ray_equals_local(tmp_path, local_ray):
+    """A real `transformers` MT model (a random Marian built here, the one of
+    benchmarks/translate_throughput.py) loaded by every Ray actor from its folder: the blocks are
+    whole calls of the local engine's (256 segments), so the model sees the same batches and the
+    output is the same bytes."""
+    pytest.importorskip("transformers")
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from translate_throughput import build_tiny_marian
+
+    src = _source(tmp_path, n=420)  # > 512 segments a language: three blocks each
+    texts = [turn["value"] for row in json.loads(src.read_text()) for turn in row["conversations"]]
+    build_tiny_marian(tmp_path / "marian", texts, d_model=16, layers=1)
+    model = ("--backend", "marian", "--model", str(tmp_path / "marian"), "--option", "max_new_tokens=8")
+
+    def build(out, *engine):
+        argv = ["data", "build", "--source", str(src), "--stage", "finetune", "--languages", "de,zh",
+                "--out", str(out), "--no-progress", "--option", "batch_size=8", *model, *engine]
+        assert main(argv) == 0
+
+    build(tmp_path / "local.json")
+    build(tmp_path / "ray.json", "--engine", "ray", "--engine-option", "workers=2,block_size=10")
+    stats = json.loads((tmp_path / "ray.stats.json").read_text())
+    local = json.loads((tmp_path / "local.stats.json").read_text())
+    print(stats["engine"], local["translation"])
+    assert stats["engine"]["blocks"] >= 4 and stats["engine"]["block_size"] == 10
+    assert local["translation"]["misses"] > local["translation"]["kept_english"]  # the model's words are used
+    for key in ("misses", "kept_english", "segments"):
+        assert stats["translation"][key] == local["translation"][key], key
+    assert (tmp_path / "ray.json").read_bytes() == (tmp_path / "local.json").read_bytes()
+
+
+def test_invalid_outputs_are_retried_in_a_second_pass_as_locally(tmp_path, local_ray):
+    """A random tiny NLLB answers nothing valid: every segment goes to the second (retry) pass, then
+    stays English, the same counts and bytes as the local engine."""
+    pytest.importorskip("transformers")
+    from mt_models import tiny_nllb
+
+    tiny_nllb(tmp_path / "nllb")
+    src = _source(tmp_path, n=12)
+    outs = {}
+    for engine in ("local", "ray"):
+        argv = ["data", "build", "--source", str(src), "--stage", "finetune", "--languages", "de",
+                "--out", str(tmp_path / f"{engine}.json"), "--no-progress", "--backend", "nllb",
+                "--model", str(tmp_path / "nllb"), "--option", "max_new_tokens=4", "--engine", engine]
+        assert main(argv + (["--engine-option", "workers=2"] if engine == "ray" else [])) == 0
+        outs[engine] = json.loads((tmp_path / f"{engine}.stats.json").read_text())["translation"]
+    assert outs["ray"]["retries"] == outs["local"]["retries"] == outs["local"]["segments"] > 0
+    assert outs["ray"]["kept_english"] == outs["local"]["kept_english"] > 0
+    assert (tmp_path / "ray.json").read_bytes() == (tmp_path / "local.json").read_bytes()

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from lrm_llava import languages
 from lrm_llava.errors import DataError, TranslationError, UserError
+from lrm_llava.options import typed_option
 from lrm_llava.translate.protect import is_untranslatable
 
 _TABLE_FIELDS = ("src", "tgt", "text", "translation")
@@ -152,7 +153,7 @@ def make_translator(name: str, **options):
             raise UserError("the table backend needs a table file: --table translations.jsonl")
         return TableTranslator(path=str(options["path"]))
     if key == "pseudo":
-        return PseudoTranslator()
+        return PseudoTranslator(max_batch=typed_option(options, "batch_size", int, 64, "pseudo", minimum=1))
     if key in ("nllb", "m2m100", "marian"):
         from lrm_llava.translate.mt import HFTranslator
 

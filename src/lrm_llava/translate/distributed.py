@@ -11,7 +11,8 @@ How it works: the driver plans the segments exactly as `translate_texts` does (p
 splitting, de-duplication, cache look-up) and splits the ones the cache lacks into blocks of
 `block_size`. A Ray Data pipeline (`map_batches` over an actor pool of `workers` actors, each of
 which builds its own backend once with `make_translator(backend, **options)`) translates the blocks
-with the local rules (same batches of `max_batch`, same validity checks, one retry). Finished blocks
+with the local rules (same batches of `max_batch`, same validity checks; what comes back invalid is
+retried in a second pass over all blocks, in the local engine's order and batches). Finished blocks
 stream back to the driver, which is the cache's only writer: each block is committed to the SQLite
 cache as it arrives, so a killed job resumes with the blocks it finished, and the rest of the
 pipeline (`translate_texts`, the build) reads the translations from the cache as if they had been
@@ -39,31 +40,21 @@ ENGINES = ("local", "ray")
 
 
 def translate_block(translator: Translator, segments: list[str], src: str, tgt: str) -> dict:
-    """One block, by `translate_texts`' rules: batches of `max_batch`, invalid outputs retried once.
-    Returns {"good": {segment: output}, "failed": [segments], "calls", "chars", "seconds", "retries"}."""
+    """One pass over a block, by `translate_texts`' rules: batches of `max_batch`, each output
+    checked. Returns {"good": {segment: output}, "bad": [segments, in order], "calls", "chars",
+    "seconds"}; the driver retries the bad ones of all blocks together, as the local engine does."""
     stats = TranslationStats()
     good: dict[str, str] = {}
-    failed: list[str] = []
-    todo = list(segments)
+    bad: list[str] = []
     step = max(1, translator.max_batch)
-    for attempt in range(2):
-        retry: list[str] = []
-        for i in range(0, len(todo), step):
-            batch = todo[i : i + step]
-            outputs = _call(translator, batch, src, tgt, stats)
-            for seg, out in zip(batch, outputs):
-                if _valid(seg, out, translator):
-                    good[seg] = out
-                elif attempt == 0:
-                    retry.append(seg)
-                else:
-                    failed.append(seg)
-        stats.retries += len(retry) if attempt == 0 else 0
-        todo = retry
-        if not todo:
-            break
-    return {"good": good, "failed": failed, "calls": stats.calls, "chars": stats.chars,
-            "seconds": stats.seconds, "retries": stats.retries}
+    for i in range(0, len(segments), step):
+        batch = segments[i : i + step]
+        for seg, out in zip(batch, _call(translator, batch, src, tgt, stats)):
+            if _valid(seg, out, translator):
+                good[seg] = out
+            else:
+                bad.append(seg)
+    return {"good": good, "bad": bad, "calls": stats.calls, "chars": stats.chars, "seconds": stats.seconds}
 
 
 class BlockTranslator:
@@ -132,7 +123,7 @@ class RayEngine:
         rest = [s for s in segments if s not in good and s not in failed]
         if rest:
             before = dict(self.counters)
-            self._execute({key: rest}, {key: commit})
+            self._execute({key: rest}, {key: commit}, translator)
             for name in ("calls", "chars", "seconds", "retries"):
                 setattr(stats, name, getattr(stats, name) + self.counters[name] - before[name])
         return {s: good[s] for s in segments if s in good}, {s for s in segments if s in failed}
@@ -161,7 +152,7 @@ class RayEngine:
         before = dict(self.counters)
         try:
             if work:
-                self._execute(work, commits)
+                self._execute(work, commits, translator)
         finally:
             for name, value in self.counters.items():
                 self._prefilled[name] = self._prefilled.get(name, 0) + value - before[name]
@@ -187,8 +178,9 @@ class RayEngine:
             raise UserError("--engine ray needs Ray Data: pip install 'lrm-llava[ray]'") from None
         import logging
 
-        for name in ("ray", "ray.data"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger("ray").setLevel(logging.WARNING)
+        # Ray Data warns that its progress bars are off, which we chose: keep its errors only
+        logging.getLogger("ray.data").setLevel(logging.ERROR)
         if ray.is_initialized():
             return
         common = {"include_dashboard": False, "logging_level": "ERROR", "log_to_driver": False,
@@ -205,43 +197,66 @@ class RayEngine:
             if hasattr(ctx, flag):
                 setattr(ctx, flag, False)
 
-    def _execute(self, work: dict[tuple[str, str], list[str]], commits: dict) -> None:
+    def block_length(self, translator: Translator) -> int:
+        """`block_size` rounded up to a whole number of the backend's batches: the blocks then cut
+        the length-sorted segments into the very batches the local engine sends, so a model sees
+        the same padding and gives the same bytes."""
+        step = max(1, translator.max_batch)
+        return -(-self.block_size // step) * step
+
+    def _execute(self, work: dict[tuple[str, str], list[str]], commits: dict, translator: Translator) -> None:
+        """Translate `work` (length-sorted segments per language pair) in two passes, as
+        `translate_texts` does: everything once, then what came back invalid, retried together in
+        the same order and batches as the local engine's retry."""
         self._init()
+        c = self.counters
+        c["segments"] += sum(len(segments) for segments in work.values())
+        blocks_before = c["blocks"]
+        retry = self._pass(work, commits, translator, blocks_before)
+        c["retries"] += sum(len(segments) for segments in retry.values())
+        failed = self._pass(retry, commits, translator, blocks_before) if retry else {}
+        for key, segments in failed.items():
+            self._failed.setdefault(key, set()).update(segments)
+            c["failed"] += len(segments)
+
+    def _pass(self, work: dict[tuple[str, str], list[str]], commits: dict, translator: Translator,
+              blocks_before: int) -> dict[tuple[str, str], list[str]]:
+        """One Ray Data job over the blocks of `work`; commits the good outputs as blocks arrive and
+        returns the bad segments per language pair, in `work`'s order."""
         import ray.data
 
+        size = self.block_length(translator)
         jobs = []
         for (src, tgt), segments in work.items():
-            for i in range(0, len(segments), self.block_size):
-                jobs.append({"block": len(jobs), "src": src, "tgt": tgt, "segments": segments[i : i + self.block_size]})
+            for i in range(0, len(segments), size):
+                jobs.append({"block": len(jobs), "src": src, "tgt": tgt, "segments": segments[i : i + size]})
         if not jobs:
-            return
+            return {}
         items = [{"payload": json.dumps(job, ensure_ascii=False)} for job in jobs]
         ds = ray.data.from_items(items, override_num_blocks=len(items))
         ds = ds.map_batches(BlockTranslator, batch_size=1, compute=ray.data.ActorPoolStrategy(size=self.workers),
                             fn_constructor_kwargs={"backend": self.backend, "options": dict(self.options)},
                             num_cpus=self.cpus_per_worker, num_gpus=self.gpus_per_worker or None)
+        bad: dict[int, list[str]] = {}
+        c = self.counters
         start = time.perf_counter()
-        finished = 0
         try:
             for row in ds.iter_rows():
                 out = json.loads(row["result"])
                 key = (out["src"], out["tgt"])
                 good = out["good"]
                 self._good.setdefault(key, {}).update(good)
-                self._failed.setdefault(key, set()).update(out["failed"])
                 commit = commits.get(key)
                 if commit is not None and good:
                     commit(good)  # the driver is the cache's only writer
-                    self.counters["cached"] += len(good)
-                c = self.counters
+                    c["cached"] += len(good)
+                bad[out["block"]] = out["bad"]
                 c["blocks"] += 1
-                c["segments"] += len(good) + len(out["failed"])
-                c["failed"] += len(out["failed"])
-                for name in ("calls", "chars", "seconds", "retries"):
+                for name in ("calls", "chars", "seconds"):
                     c[name] += out[name]
-                finished += 1
-                if finished == 1:
+                if c["blocks"] == 1:
                     c["first_block_s"] += time.perf_counter() - start
+                finished = c["blocks"] - blocks_before
                 if self.stop_after_blocks is not None and finished >= self.stop_after_blocks:
                     raise TranslationError(f"ray engine stopped after {finished} finished blocks "
                                            "(stop_after_blocks); rerun to resume from the cache")
@@ -252,9 +267,14 @@ class RayEngine:
             while getattr(cause, "__cause__", None) is not None:
                 cause = cause.__cause__
             raise TranslationError(f"{self.backend} backend failed on a Ray worker: {cause}; "
-                                   f"{finished} finished blocks are cached, rerun to resume") from None
+                                   f"{c['blocks'] - blocks_before} finished blocks are cached, rerun to resume") from None
         finally:
-            self.counters["wall"] += time.perf_counter() - start
+            c["wall"] += time.perf_counter() - start
+        retry: dict[tuple[str, str], list[str]] = {}
+        for job in jobs:  # in work's order, whatever order the blocks came back in
+            if bad.get(job["block"]):
+                retry.setdefault((job["src"], job["tgt"]), []).extend(bad[job["block"]])
+        return retry
 
     def close(self) -> None:
         """Shut down the local Ray this engine started (a joined cluster is left running)."""
