@@ -66,8 +66,10 @@ def llava_665k(root: Path) -> Path:
 
 
 def sharegpt4v_pt(root: Path) -> Path:
+    """ShareGPT4V's own layout: the JSON in `data/sharegpt4v/`, the image folders beside that folder."""
     png(root / "sam/images/sa_545504.jpg", fmt="JPEG")
     png(root / "llava/llava_pretrain/images/00013/000138295.jpg", fmt="JPEG")
+    png(root / "coco/train2017/000000000009.jpg", fmt="JPEG")
     rows = [
         {"id": "sa_545504", "image": "sam/images/sa_545504.jpg", "conversations": [
             {"from": "human", "value": "What do you see happening in this image?\n<image>"},
@@ -75,32 +77,39 @@ def sharegpt4v_pt(root: Path) -> Path:
         {"id": "000138295", "image": "llava/llava_pretrain/images/00013/000138295.jpg", "conversations": [
             {"from": "human", "value": "<image>\nAnalyze the image in a comprehensive and detailed manner."},
             {"from": "gpt", "value": "A red kite flies over a green hill under a clear sky."}]},
+        {"id": "000000000009", "image": "coco/train2017/000000000009.jpg", "conversations": [
+            {"from": "human", "value": "<image>\nWhat is this photo about?"},
+            {"from": "gpt", "value": "A lunch box with bread, broccoli and a bowl of fruit."}]},
     ]
-    return dump(root / "share-captioner_coco_lcs_sam_1246k_1107.json", rows)
+    return dump(root / "sharegpt4v/share-captioner_coco_lcs_sam_1246k_1107.json", rows)
 
 
 def chartqa(root: Path) -> Path:
-    """`ChartQA Dataset/{train,val}/` with `*_human.json`, `*_augmented.json` and one `png/`."""
+    """`ChartQA Dataset/{train,val}/` with `*_human.json`, `*_augmented.json` and one `png/` (rows from
+    vis-nlp/ChartQA; labels are strings, numbers included)."""
     base = root / "ChartQA Dataset"
-    png(base / "train/png/41699051005347.png")
-    png(base / "train/png/two_col_1.png")
+    png(base / "train/png/10095.png")
+    png(base / "train/png/two_col_103562.png")
     dump(base / "train/train_human.json", [
-        {"imgname": "41699051005347.png", "query": "What's the value of the lowest bar?", "label": "23"},
-        {"imgname": "41699051005347.png", "query": "Is the sum of the two smallest bars greater than the largest?",
-         "label": "No"},
-        {"imgname": "missing_chart.png", "query": "What is the highest value?", "label": "12"},
+        {"imgname": "10095.png", "query": "Is the value of Favorable 38 in 2015?", "label": "Yes"},
+        {"imgname": "10095.png", "query": "How many values are below 40 in Unfavorable graph?", "label": "6"},
+        {"imgname": "10149.png", "query": "In which year the value was 51?", "label": "2014"},  # chart missing
     ])
     dump(base / "train/train_augmented.json", [
-        {"imgname": "two_col_1.png", "query": "What was the revenue of Nike in 2019?", "label": "37.4"},
-        {"imgname": "two_col_1.png", "query": "What is the average of 2018 and 2019?", "label": "36.15"},
+        {"imgname": "two_col_103562.png", "query": "As of 2021, how many championship titles had Ferrari won?",
+         "label": "16"},
+        {"imgname": "two_col_103562.png", "query": "What is the average of the two largest values?",
+         "label": "36.15"},
     ])
-    png(base / "val/png/val_1.png")
-    dump(base / "val/val_human.json", [{"imgname": "val_1.png", "query": "What is the value of Italy?", "label": "5.6"}])
+    png(base / "val/png/multi_col_20784.png")
+    dump(base / "val/val_human.json", [
+        {"imgname": "multi_col_20784.png", "query": "What was Spain's kidney transplant rate in 2018?", "label": "71.4"}])
     return base
 
 
 def docvqa(root: Path) -> Path:
-    """The current downloads: `spdocvqa_qas/train_v1.0_withQT.json` + flat `spdocvqa_images/`."""
+    """The current downloads: `spdocvqa_qas/{train,val}_v1.0_withQT.json`, `test_v1.0.json` (no answers)
+    + flat `spdocvqa_images/`, while `image` still says `documents/...`."""
     png(root / "spdocvqa_images/xnbl0037_1.png")
     png(root / "spdocvqa_images/pybv0228_81.png")
     data = {"dataset_name": "docvqa", "dataset_split": "train", "dataset_version": "1.0", "data": [
@@ -118,6 +127,10 @@ def docvqa(root: Path) -> Path:
          "image": "documents/zzzz0000_1.png", "docId": 1, "ucsf_document_id": "zzzz0000",
          "ucsf_document_page_no": "1", "answers": ["memo"], "data_split": "train"},
     ]}
+    dump(root / "spdocvqa_qas/test_v1.0.json", {"dataset_name": "docvqa", "dataset_split": "test",
+                                                 "dataset_version": "1.0", "data": [
+        {"questionId": 57344, "question": "What is the dividend payout in 2012?", "image": "documents/xnbl0037_1.png",
+         "docId": 279, "ucsf_document_id": "xnbl0037", "ucsf_document_page_no": "1", "data_split": "test"}]})
     return dump(root / "spdocvqa_qas/train_v1.0_withQT.json", data)
 
 
@@ -132,78 +145,99 @@ def docvqa_first_release(root: Path) -> Path:
 
 
 def dvqa(root: Path) -> Path:
-    png(root / "images/bar_train_00000000.png")
-    png(root / "images/bar_train_00000001.png")
+    """`qa/{train,val_easy}_qa.json` + every chart in one `images/` (`bar_<split>_<8 digits>.png`);
+    `question_id` an int, `answer_bbox` [x, y, w, h] floats or [] when the answer is not chart text."""
+    png(root / "images/bar_train_00200000.png")
+    png(root / "images/bar_train_00200001.png")
+    png(root / "images/bar_val_easy_00000000.png")
     dump(root / "qa/train_qa.json", [
-        {"image": "bar_train_00000000.png", "question": "Does the chart contain any negative values?",
-         "answer": "no", "question_id": 0, "template_id": "structure", "answer_bbox": []},
-        {"image": "bar_train_00000000.png", "question": "What is the label of the first bar from the left?",
-         "answer": "kid", "question_id": 1, "template_id": "structure", "answer_bbox": [53.0, 404.0, 21.0, 12.0]},
-        {"image": "bar_train_00000001.png", "question": "What is the value of the largest bar?",
-         "answer": "8", "question_id": 2, "template_id": "data", "answer_bbox": []},
+        {"question": "Does the chart contain any negative values?", "question_id": 120000000,
+         "template_id": "structure", "answer": "no", "image": "bar_train_00200000.png", "answer_bbox": []},
+        {"question": "What is the label of the second bar from the bottom in each group?", "question_id": 120000013,
+         "template_id": "data", "answer": "bond", "image": "bar_train_00200000.png",
+         "answer_bbox": [295.4375, 379.8534658136745, 54.5, 35.0]},
+        {"question": "What is the value of the largest individual bar in the whole chart?", "question_id": 120000021,
+         "template_id": "reasoning", "answer": "8", "image": "bar_train_00200001.png", "answer_bbox": []},
     ])
+    dump(root / "qa/val_easy_qa.json", [
+        {"question": "How many bars are there?", "question_id": 0, "template_id": "structure", "answer": "three",
+         "image": "bar_val_easy_00000000.png", "answer_bbox": []}])
     return root
 
 
 def ai2d(root: Path) -> Path:
+    """`ai2d/` from ai2d-all.zip (`images/`, `abc_images/`, `questions/<n>.png.json`, `categories.json`)
+    with `ai2d_test_ids.csv` beside it; 0.png's abcLabel questions as the release has them."""
     base = root / "ai2d"
-    png(base / "images/0.png")
-    png(base / "images/1.png")
+    for name in ("0.png", "1.png"):
+        png(base / "images" / name)
+        png(base / "abc_images" / name, colour=(10, 10, 200))
     dump(base / "questions/0.png.json", {"imageName": "0.png", "questions": {
-        "Which of these is a producer?": {"abcLabel": False, "answerTexts": ["frog", "grass", "snake", "hawk"],
-                                          "correctAnswer": 1, "questionId": "0.png-0"},
-        "Which label refers to the sun?": {"abcLabel": True, "answerTexts": ["A", "B", "C", "D"],
-                                           "correctAnswer": 2, "questionId": "0.png-1"},
-        "What would happen to the snakes if the frogs died out?": {
-            "abcLabel": False, "answerTexts": ["increase", "decrease", "stay the same", "can't tell"],
-            "correctAnswer": 0 + 1, "questionId": "0.png-2"},
+        "What is A in the diagram?": {"abcLabel": True, "answerTexts": ["ears", "nose", "mouth", "face"],
+                                      "correctAnswer": 3, "questionId": "0.png-0"},
+        "Which part of the face is used to smell?": {"abcLabel": False,
+                                                     "answerTexts": ["ears", "nose", "mouth", "eyes"],
+                                                     "correctAnswer": 1, "questionId": "0.png-1"},
+        "What is B in the diagram?": {"abcLabel": True, "answerTexts": ["face", "mouth", "nose", "ears"],
+                                      "correctAnswer": 3, "questionId": "0.png-2"},
     }})
     dump(base / "questions/1.png.json", {"imageName": "1.png", "questions": {
         "Which layer is the crust?": {"abcLabel": False, "answerTexts": ["outer", "inner", "middle", "core"],
                                       "correctAnswer": 0, "questionId": "1.png-0"}}})
-    (base / "categories.json").write_text(json.dumps({"0.png": "foodChainsWebs", "1.png": "earthParts"}))
+    dump(base / "categories.json", {"0.png": "partsOfA", "1.png": "earthParts"})
     (root / "ai2d_test_ids.csv").write_text("1\n")
     return base
 
 
 def geoqa(root: Path) -> Path:
+    """The unpacked `data.zip`: `GeoQA3/json/<n>.json` + `GeoQA3/image/<n>.png` (keys as released)."""
     base = root / "GeoQA3"
-    png(base / "image/0.png")
     png(base / "image/1.png")
-    dump(base / "json/0.json", {"id": 0, "subject": "如图,AB∥CD,∠ABC=50°,则∠BCD等于()",
-                                "choices": ["40°", "50°", "60°", "130°"], "label": 1,
-                                "formal_point": ["平行线的性质"], "manual_program": ["g_equal", "N0"],
-                                "numbers": [50.0]})
-    dump(base / "json/1.json", {"id": 1, "subject": "如图,在⊙O中,AB是直径,∠BAC=30°,则∠ABC的度数为()",
-                                "choices": ["30°", "45°", "60°", "90°"], "label": 2,
-                                "formal_point": ["圆周角"], "manual_program": [], "numbers": [30.0]})
+    png(base / "image/2.png")
+    dump(base / "json/1.json", {
+        "id": 1, "subject": "如图,AB∥CD,直线EF交AB于点E,交CD于点F,EG平分∠BEF,交CD于点G,∠EFG=50°,则∠EGF等于()",
+        "choices": ["50°", "60°", "65°", "70°"], "label": 2,
+        "comment": "∵AB∥CD,∴∠BEF=180°-∠EFG=130°,∵EG平分∠BEF,∴∠BEG=65°,∴∠EGF=∠BEG=65°.",
+        "formal_point": ["平行线", "角平分线"]})
+    dump(base / "json/2.json", {
+        "id": 2, "subject": "如图,在⊙O中,AB是直径,∠BAC=30°,则∠ABC的度数为()",
+        "choices": ["30°", "45°", "60°", "90°"], "label": 2,
+        "comment": "∵AB是直径,∴∠ACB=90°,∴∠ABC=90°-30°=60°.", "formal_point": ["圆周角"]})
     return base
 
 
-def cauldron(root: Path) -> Path:
-    """`the_cauldron/<subset>/train-00000-of-00001-<hash>.parquet` with the Cauldron's features."""
+def _shard(path: Path, images: list, texts: list) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     image_t = pa.list_(pa.struct([("bytes", pa.binary()), ("path", pa.string())]))
     text_t = pa.list_(pa.struct([("user", pa.string()), ("assistant", pa.string()), ("source", pa.string())]))
-    rows = {
-        "images": [
-            [{"bytes": png_bytes(), "path": None}],
-            [{"bytes": png_bytes(), "path": None}, {"bytes": png_bytes((1, 2, 3)), "path": None}],
-            [],
-        ],
-        "texts": [
-            [{"user": "Question: Which of these is a producer?\nChoices:\nA. frog\nB. grass\nAnswer with the letter.",
-              "assistant": "Answer: B", "source": "AI2D"},
-             {"user": "Question: Which eats frogs?\nChoices:\nA. snake\nB. grass\nAnswer with the letter.",
-              "assistant": "Answer: A", "source": "AI2D"}],
-            [{"user": "Is the statement true for the left and right images?\nAnswer yes or no.", "assistant": "Yes.",
-              "source": "NLVR2"}],
-            [{"user": "What is 3 plus 4?\nGive a very brief answer.", "assistant": "7.", "source": "AI2D"}],
-        ],
-    }
-    path = root / "the_cauldron/ai2d/train-00000-of-00001-2ce340398c113b79.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.table(rows, schema=pa.schema([("images", image_t), ("texts", text_t)])), path)
-    return root / "the_cauldron"
+    schema = pa.schema([("images", image_t), ("texts", text_t)])
+    pq.write_table(pa.table({"images": images, "texts": texts}, schema=schema), path)
+
+
+def cauldron(root: Path) -> Path:
+    """`the_cauldron/<subset>/train-0000k-of-0000n-<hash>.parquet`, texts as the Cauldron wrote them."""
+    base = root / "the_cauldron"
+    one = [{"bytes": png_bytes(), "path": None}]
+    _shard(base / "ai2d/train-00000-of-00001-2ce340398c113b79.parquet", [one], [[
+        {"user": "Question: Which part of the face is used to smell?\nChoices:\nA. ears\nB. nose\nC. mouth\nD. eyes\n"
+                 "Answer with the letter.", "assistant": "Answer: B", "source": "AI2D"},
+        {"user": "Question: Which part of the face is used to hear?\nChoices:\nA. ears\nB. nose\nC. mouth\nD. eyes\n"
+                 "Answer with the letter.", "assistant": "Answer: A", "source": "AI2D"}]])
+    _shard(base / "chartqa/train-00000-of-00002-7733d4ca73ccd12e.parquet", [one, one], [
+        [{"user": "Is the value of Favorable 38 in 2015?\nQuick response, please.", "assistant": "Yes.",
+          "source": "ChartQA"}],
+        [{"user": "How many values are below 40 in Unfavorable graph?\nAnswer briefly.", "assistant": "6.",
+          "source": "ChartQA"}]])
+    _shard(base / "geomverse/train-00000-of-00001-2c8a4ff8ee1d2a4b.parquet", [one], [[
+        {"user": "If the ABCD shape is a square and the length of the AB side is 9, compute the area of the ABCD "
+                 "shape.", "assistant": "The length of the AB side of the ABCD square is 9, so its area is "
+                                        "$9 * 9 = 81$. Thus the answer is 81.", "source": "GeomVerse"}]])
+    two = [{"bytes": png_bytes(), "path": None}, {"bytes": png_bytes((1, 2, 3)), "path": None}]
+    _shard(base / "nlvr2/train-00000-of-00001-a7c8a6b9b2a1e5f4.parquet", [two], [[
+        {"user": "The first image is the image on the left, the second image is the image on the right. "
+                 "For the images shown, is this caption \"There are two dogs.\" true? Answer yes or no.",
+         "assistant": "Yes.", "source": "NLVR2"}]])
+    return base

@@ -8,11 +8,11 @@ written as one LLaVA JSON file that `data build` (and `train`) read.
 | format | release layout read | prompt added |
 |--------|---------------------|--------------|
 | `llava` | `llava_v1_5_mix665k.json` + image folders (`coco/`, `gqa/`, ...) under `--images` | none (already there) |
-| `sharegpt4v` | ShareGPT4V-PT / instruct JSON, same layout | none |
+| `sharegpt4v` | ShareGPT4V-PT / instruct JSON (in `data/sharegpt4v/`), same layout | none |
 | `chartqa` | `ChartQA Dataset/<split>/{<split>_human,<split>_augmented}.json` + `<split>/png/` | short answer |
 | `docvqa` | `{"data": [...]}` QA file + `documents/` or `spdocvqa_images/` | short answer |
-| `dvqa` | `qa/<split>_qa.json` + `images/` | short answer |
-| `ai2d` | `questions/*.png.json` + `images/` + `ai2d_test_ids.csv` | multiple choice |
+| `dvqa` | `qa/<split>_qa.json` (train, val_easy, val_hard) + `images/` | short answer |
+| `ai2d` | `questions/*.png.json` + `images/`, `abc_images/` + `ai2d_test_ids.csv` | multiple choice |
 | `geoqa` | `GeoQA3/json/*.json` + `GeoQA3/image/` (Chinese, kept Chinese) | multiple choice (zh) |
 | `cauldron` | HuggingFaceM4/the_cauldron parquet shards | none (the Cauldron has its own) |
 
@@ -69,9 +69,9 @@ class ImportConfig:
     image_root: str | None = None
     """Where the images are written (default: the output's folder); pass it as `data build --image-root`."""
     images: str | None = None
-    """The release's image folder, where it is not found from --src."""
+    """The release's image folder, where it is not found from --src (LLaVA/ShareGPT4V: the data folder)."""
     split: str = "train"
-    """Split to read (chartqa/docvqa/dvqa: train, val, test; ai2d: train, test, all)."""
+    """Split to read (chartqa/docvqa: train, val, test; dvqa: train, val_easy, val_hard; ai2d: train, test, all)."""
     test_ids: str | None = None
     """Ids to exclude: AI2D's official ai2d_test_ids.csv (found beside the folder by default); GeoQA: any list."""
     prompts: bool = True

@@ -4,9 +4,14 @@
 
 `--src` is the_cauldron's folder, one subset's folder or one shard. A row becomes one sample: its
 `texts` are the turns (user -> human, assistant -> gpt), its one image is written from the bytes
-under `cauldron/<subset>/`. The Cauldron's prompts already carry their own answer instructions
-("Answer briefly.", "Answer with the letter."): nothing is added. Rows with several images (LLaVA
-samples hold one) are skipped and counted. Needs pyarrow (`pip install 'lrm-llava[hf]'`).
+(`path` is null in the release) under `cauldron/<subset>/`. The texts are kept as the Cauldron wrote
+them and nothing is added: multiple-choice subsets already end the question with "Answer with the
+letter." and answer "Answer: B" (ai2d: "Question: ...\nChoices:\nA. ...\nAnswer with the letter.",
+one image with several such turns); short-answer subsets (chartqa, docvqa, vqav2, ...) append one of
+its brevity hints ("\nAnswer briefly.", "\nQuick response, please.", ...) and answer capitalised,
+with a full stop ("Yes.", "23."); geomverse asks the bare question and answers with a worked
+solution. Rows with several images (nlvr2, mimic_cgd, ...; a LLaVA sample holds one) are skipped
+and counted. Needs pyarrow (`pip install 'lrm-llava[hf]'`).
 """
 
 from __future__ import annotations

@@ -33,11 +33,15 @@ OPTION_LETTER = languages.get(languages.ENGLISH).option_suffix
 
 _EXISTING_INSTRUCTION = re.compile(
     r"single word or phrase|option's letter|answer with the (?:option|letter)|answer (?:yes or no|briefly)"
-    r"|(?:brief|short|concise|succinct|terse) (?:answer|response|reply)|answer (?:directly|concisely)",
+    r"|(?:brief|short|concise|succinct|terse) (?:answer|response|reply)|answer (?:directly|concisely)"
+    r"|keep (?:it|your \w+|responses) (?:brief|short|concise|snappy)|be succinct|quick response|brevity"
+    r"|(?:answers?|responses?) (?:should|must) be (?:very )?(?:brief|concise|compact|short)"
+    r"|make (?:the|your) answers? (?:very )?short|short and (?:direct|to)|respond concisely",
     re.IGNORECASE,
 )
-"""Answer-format instructions a source may already carry (LLaVA's own, the Cauldron's "Answer
-briefly." / "Give a very brief answer.", ...): no second one is added on top."""
+"""Answer-format instructions a source may already carry (LLaVA's own; the brevity hints the
+Cauldron appends, "Answer briefly.", "Quick response, please.", "Keep it brief.", "Be succinct.",
+...; its "Answer with the letter."): no second one is added on top."""
 
 
 def has_answer_instruction(text: str) -> bool:

@@ -1,7 +1,7 @@
 """DocVQA (Single Page, RRC task 1). The QA file is `{"dataset_name": "docvqa", ..., "data": [...]}`
 with rows `{"questionId": 337, "question": ..., "image": "documents/xnbl0037_1.png", "docId": 279,
-"answers": ["1/8/93", ...], "question_types": [...]}` (`question_types` in the `_withQT` files; no
-`answers` in test).
+"answers": ["1/8/93", ...], "question_types": [...]}` (`question_types` in the `_withQT` files; the
+test file is `test_v1.0.json`, without `answers`).
 
 Two releases, two image folders, one `image` field: the first tarballs hold `train/train_v1.0.json`
 beside `train/documents/`; the current downloads hold `spdocvqa_qas/train_v1.0_withQT.json` and the
@@ -43,7 +43,8 @@ def read(src: Path, ctx: ImportContext) -> Iterator[Row | Skip]:
     qa = qa_file(src, ctx.split)
     doc = read_json(qa, "DocVQA QA file")
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
-        raise DataError(f"{qa}: expected {{\"data\": [...]}} as the DocVQA release writes it")
+        raise DataError(f"{qa}: the top level is not {{\"data\": [...]}} as the DocVQA release writes it. "
+                        "Fix: pass the release's QA file, e.g. spdocvqa_qas/train_v1.0_withQT.json")
     dirs = _image_dirs(qa, ctx.images)
     for index, rec in enumerate(doc["data"]):
         where = f"{qa.name}[data][{index}]"

@@ -1,7 +1,9 @@
-"""DVQA (kushalkafle/DVQA_dataset): `qa/{split}_qa.json`, a list of `{"image": "bar_train_00000000.png",
-"question": ..., "answer": ..., "question_id": ..., "template_id": "structure"|"data"|"reasoning",
-"answer_bbox": [x, y, w, h] or []}` (the README calls the last two `question_type` and `bbox_answer`:
-both spellings are read), and every bar chart of every split in one `images/` folder.
+"""DVQA (kushalkafle/DVQA_dataset): `qa/{split}_qa.json` for the splits `train`, `val_easy` and
+`val_hard` (there is no `val` or `test`), each a list of `{"image": "bar_train_00200000.png",
+"question": ..., "answer": "bond", "question_id": 120000013, "template_id": "structure"|"data"|"reasoning",
+"answer_bbox": [295.4375, 379.85, 54.5, 35.0] or []}` (the README calls the last two `question_type`
+and `bbox_answer`: both spellings are read), and every bar chart of every split in one `images/`
+folder (`bar_{split}_{8-digit id}.png`).
 
 `--src` is the folder holding `qa/` and `images/` (or the QA file, with `--images`). An empty
 `answer_bbox` (the answer is not a text in the chart) is normal and not kept. The question gets
@@ -23,12 +25,15 @@ from lrm_llava.instruct.importers.common import (
     text_of,
 )
 
+SPLITS = ("train", "val_easy", "val_hard")
+
 
 def read(src: Path, ctx: ImportContext) -> Iterator[Row | Skip]:
     qa = src if src.is_file() else next((p for p in (src / "qa" / f"{ctx.split}_qa.json", src / f"{ctx.split}_qa.json")
                                          if p.is_file()), None)
     if qa is None:
-        raise UserError(f"{src}: no qa/{ctx.split}_qa.json. Fix: pass the DVQA folder (qa/ + images/) as --src")
+        raise UserError(f"{src}: no qa/{ctx.split}_qa.json. Fix: pass the DVQA folder (qa/ + images/) as --src "
+                        f"and one of its splits as --split ({', '.join(SPLITS)})")
     images = ctx.images or next((p for p in (qa.parent.parent / "images", qa.parent / "images") if p.is_dir()),
                                 qa.parent / "images")
     for index, (where, rec) in enumerate(json_list(qa, "DVQA QA file")):

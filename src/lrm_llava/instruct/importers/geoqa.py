@@ -1,8 +1,10 @@
 """GeoQA (chen-judge/GeoQA, `data.zip` unpacked): `GeoQA3/json/<n>.json` + `GeoQA3/image/<n>.png`.
 
-A problem is `{"id": 0, "subject": "如图,AB∥CD,∠ABC=50°,则∠BCD等于()", "choices": ["40°", "50°", ...],
-"label": 1, "formal_point": [...], "manual_program": [...], ...}`: the problem text is Chinese and
-`label` indexes `choices` from 0. The samples stay Chinese: they carry `lang: "zh"` and source
+A problem is `{"id": 1, "subject": "如图,AB∥CD,直线EF交AB于点E,...,则∠EGF等于()", "choices": ["50°",
+"60°", "65°", "70°"], "label": 2, "comment": "<worked solution, Chinese>", "formal_point": ["平行线",
+"角平分线"]}`, its diagram `image/<same number>.png`: the problem text is Chinese and `label` (an int)
+indexes `choices` from 0. `comment` is kept as `solution`; the pickled splits' `manual_program`,
+`numbers` and `token_list` are not needed. The samples stay Chinese: they carry `lang: "zh"` and source
 "geoqa", which `data build` never machine-translates (the paper trains on math in its own
 language). The layout is LLaVA's multiple-choice one with the registry's Chinese letter instruction
 (the sentence the Chinese benchmarks use). The official train/val/test split ships as pickles only:
@@ -70,5 +72,10 @@ def read(src: Path, ctx: ImportContext) -> Iterator[Row | Skip]:
         options = [str(c) for c in choices]
         prompt = multiple_choice_prompt(subject, options, suffix) if ctx.prompts else \
             "\n".join([subject, *(f"{LETTERS[i]}. {o}" for i, o in enumerate(options))])
+        extra: dict = {"lang": LANG, "answer_lang": LANG, "question_id": pid}
+        if isinstance(doc.get("comment"), str) and doc["comment"].strip():
+            extra["solution"] = doc["comment"]
+        if isinstance(doc.get("formal_point"), list) and doc["formal_point"]:
+            extra["formal_point"] = doc["formal_point"]
         yield Row(f"geoqa-{pid}", [("human", prompt), ("gpt", LETTERS[label])], "geoqa", image=image,
-                  image_name=f"geoqa/image/{image.name}", extra={"lang": LANG, "answer_lang": LANG}, where=where)
+                  image_name=f"geoqa/image/{image.name}", extra=extra, where=where)

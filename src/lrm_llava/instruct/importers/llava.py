@@ -3,8 +3,11 @@
 
 A JSON list of `{"id", "image": "coco/train2017/000000033471.jpg", "conversations": [...]}`; the
 image paths are relative to one data folder that holds each source's own image folder (`coco/`,
-`gqa/`, `ocr_vqa/`, `textvqa/`, `vg/`; ShareGPT4V also `sam/`, `llava/`, `wikiart/`, ...): pass it
-as `--images` (default: the JSON's folder). What the release really holds, and what is done about it:
+`gqa/`, `ocr_vqa/`, `textvqa/`, `vg/`; ShareGPT4V also `sam/`, `llava/llava_pretrain/`, `wikiart/`,
+`share_textvqa/`, `web-celebrity/`, `web-landmark/`): pass it as `--images`. Without it the JSON's
+folder is tried, then the two above it: LLaVA-1.5 keeps the JSON in `playground/data/` beside the
+image folders, ShareGPT4V in `data/sharegpt4v/` and LLaVA-NeXT in `playground/data/llava/llava_sft/`,
+both under the data folder. What the release really holds, and what is done about it:
 
 - text-only ShareGPT conversations without `image` (kept as text-only samples, source "text");
 - ids that are numbers in some rows and strings in others (written as strings);
@@ -30,14 +33,15 @@ from lrm_llava.paths import UnsafePathError, check_relative
 _OTHER_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp")
 
 
-def _find_image(root: Path, rel: str) -> Path | None:
-    path = root / rel
-    if path.is_file():
-        return path
-    for suffix in _OTHER_SUFFIXES:
-        other = path.with_suffix(suffix)
-        if other.is_file():
-            return other
+def _find_image(roots: list[Path], rel: str) -> Path | None:
+    for root in roots:
+        path = root / rel
+        if path.is_file():
+            return path
+        for suffix in _OTHER_SUFFIXES:
+            other = path.with_suffix(suffix)
+            if other.is_file():
+                return other
     return None
 
 
@@ -69,7 +73,7 @@ def _turns(conv, where: str) -> list[tuple[str, str]] | str:
 
 def read(src: Path, ctx: ImportContext, default_text_source: str = "text") -> Iterator[Row | Skip]:
     require_file(src, "LLaVA JSON", "pass the release's JSON file, e.g. --src llava_v1_5_mix665k.json")
-    images = ctx.images or src.parent
+    roots = [ctx.images] if ctx.images else [src.parent, *list(src.parent.parents)[:2]]
     for index, (where, record) in enumerate(json_list(src, "LLaVA JSON")):
         if not isinstance(record, dict):
             yield Skip(where, "not a JSON object")
@@ -98,7 +102,7 @@ def read(src: Path, ctx: ImportContext, default_text_source: str = "text") -> It
         except UnsafePathError:
             yield Skip(where, "image path leaves the image folder", source)
             continue
-        found = _find_image(images, rel)
+        found = _find_image(roots, rel)
         if found is None:
             yield Skip(where, "image file not found", source)
             continue
