@@ -152,6 +152,12 @@ def test_dry_run_counts_and_costs(tmp_path, src):
     row = stats.dry_run["de"]
     assert row["strings"] > 0 and row["chars"] > 0
     assert stats.cost_usd["google"] == round(row["chars"] * 20 / 1e6, 2)
+    assert stats.wall_time == {}  # no rate given
+    timed = build_dataset(BuildConfig(**{**cfg.__dict__, "rate": 0.5, "languages": "de,fr", "engine": "ray",
+                                         "engine_options": {"workers": 4}}))
+    segments = timed.dry_run["de"]["strings"] + timed.dry_run["fr"]["strings"]
+    assert timed.wall_time == {"segments": segments, "rate": 0.5, "workers": 4,
+                               "hours": round(segments / (0.5 * 4) / 3600, 3)}
     build_dataset(BuildConfig(**{**cfg.__dict__, "dry_run": False}))
     assert build_dataset(cfg).dry_run["de"] == {"strings": 0, "chars": 0}  # everything cached now
 

@@ -111,6 +111,9 @@ class BuildConfig:
     """Run the lingua language check on the translations and report off-language rates."""
     prices: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_PRICES))
     """Dry-run cost: US dollars per million characters, per paid backend."""
+    rate: float | None = None
+    """Dry run: segments per second of one worker, measured on your hardware (benchmarks/mt_rate.py
+    for a local MT model); the dry run then states the wall time on the engine's workers."""
     max_segment_chars: int = 400
     """Lines longer than this are split into sentences before MT."""
     progress: bool = True
@@ -157,6 +160,8 @@ class BuildStats:
     """Per language: strings and characters still to translate (dry run only)."""
     cost_usd: dict = field(default_factory=dict)
     """Dry run: estimated cost per paid backend for the characters above."""
+    wall_time: dict = field(default_factory=dict)
+    """Dry run with `rate`: {"segments", "rate", "workers", "hours"}, hours = segments / (rate x workers)."""
     quality: dict = field(default_factory=dict)
     """Quality signals per language and source (with `quality`)."""
     engine: dict = field(default_factory=dict)
@@ -351,6 +356,11 @@ def build_dataset(cfg: BuildConfig) -> BuildStats:
             stats.dry_run[la] = {"strings": n, "chars": chars}
         all_chars = sum(v["chars"] for v in stats.dry_run.values())
         stats.cost_usd = {b: round(all_chars * cfg.prices.get(b, 0.0) / 1e6, 2) for b in PAID_BACKENDS}
+        if cfg.rate:
+            workers = int(cfg.engine_options.get("workers", 2)) if cfg.engine == "ray" else 1
+            segments = sum(v["strings"] for v in stats.dry_run.values())
+            stats.wall_time = {"segments": segments, "rate": cfg.rate, "workers": workers,
+                               "hours": round(segments / (cfg.rate * workers) / 3600, 3)}
         _count_plan(stats, english, sources, plan)
         return stats
 

@@ -41,6 +41,7 @@ def register(subparsers) -> None:
     add_field(p, BuildConfig, "dry_run", action="store_true")
     p.add_argument("--price", action="append", default=[], metavar="BACKEND=USD",
                    help="dry-run price per million characters, e.g. google=20")
+    add_field(p, BuildConfig, "rate", type=float, metavar="SEGMENTS_PER_S")
     add_field(p, BuildConfig, "seed", type=int)
     add_field(p, BuildConfig, "image_root")
     p.add_argument("--source-mode", action="append", default=[], metavar="FILE=MODE",
@@ -121,6 +122,7 @@ def config_from_args(args: argparse.Namespace):
         task_weights=parse_key_values(args.task_weights, "--task-weights", float),
         cache=args.cache,
         dry_run=args.dry_run,
+        rate=args.rate,
         seed=args.seed,
         image_root=args.image_root,
         keep_english=rules,
@@ -147,6 +149,11 @@ def run_build(args: argparse.Namespace) -> int:
         for lang, row in stats.dry_run.items():
             print(f"{lang:<10}{row['strings']:>10}{row['chars']:>12}")
         print("estimated cost (USD): " + ", ".join(f"{k} {v:.2f}" for k, v in stats.cost_usd.items()))
+        if stats.wall_time:
+            w = stats.wall_time
+            took = f"{w['hours']:.2f} h" if w["hours"] >= 1 else f"{w['hours'] * 60:.1f} min"
+            print(f"expected wall time: {w['segments']} segments at {w['rate']:g} segments/s per worker on "
+                  f"{w['workers']} worker(s): {took}")
         print("planned samples: " + json.dumps(stats.counts, ensure_ascii=False))
         return 0
     tr = stats.translation
