@@ -8,11 +8,15 @@
 #      the fast path in fp32 / bf16, FLOP count, token budget)                           <= 3 min
 #   3. benchmarks/train_throughput.py --gpu --sizes 1b                                  <= 4 min
 #   4. benchmarks/train_throughput.py --gpu --sizes 7b                                  <= 5.5 min
+#   5. benchmarks/mt_rate.py --device cuda: CTranslate2 on the GPU with an NLLB-600M-shaped
+#      random model, the rate that sizes a translation job (docs/data.md)                <= 4 min
+#      (needs the `nmt` extra, ctranslate2; skipped when it is not installed)
 # A summary table with each step's status, time and headline numbers comes last. Logs go to $OUT
 # (or ./gpu_check_logs).
 #
 #   export PYTHONPATH=src; bash benchmarks/gpu_check.sh
 #   TRAIN_ARGS="--checkpoint-every 2" bash benchmarks/gpu_check.sh   # extra switches for both sizes
+#   ONLY="env mt_rate" bash benchmarks/gpu_check.sh                   # some steps only
 #
 # Needs nothing from the network and nothing beyond torch + transformers: Liger and flash-attn are
 # used when installed and skipped otherwise. Not run yet (no GPU where it was written).
@@ -32,6 +36,7 @@ declare -A RC SECS
 run_step() {  # name timeout_s command...
     local name="$1" limit="$2"
     shift 2
+    if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then return; fi
     local log="$LOG_DIR/$name.log"
     echo "=== $name (timeout ${limit}s): $*" | tee "$log"
     local start end
@@ -61,6 +66,11 @@ run_step pytest 180 "$PY" -m pytest -q -x -p no:cacheprovider tests/perf/test_pe
 run_step train_1b 240 "$PY" benchmarks/train_throughput.py --gpu --sizes 1b --steps 6 --repeats 1 $TRAIN_ARGS
 # shellcheck disable=SC2086
 run_step train_7b 330 "$PY" benchmarks/train_throughput.py --gpu --sizes 7b --steps 4 --repeats 1 $TRAIN_ARGS
+if "$PY" -c 'import ctranslate2' 2>/dev/null; then
+    run_step mt_rate 240 "$PY" benchmarks/mt_rate.py --device cuda --compute-type float16 \
+        --workdir "$LOG_DIR/mt_rate_model" --json "$LOG_DIR/mt_rate.json"
+    rm -rf "$LOG_DIR/mt_rate_model"  # 1.2 GB of random weights: not worth bringing back
+fi
 
 # -- summary (last) --------------------------------------------------------------------------------
 echo
@@ -71,6 +81,10 @@ for name in "${STEPS[@]}"; do
 import json, sys
 text = open(sys.argv[1], encoding="utf-8", errors="replace").read().splitlines()
 last = next((json.loads(l) for l in reversed(text) if l.startswith("{") and l.endswith("}")), None)
+try:  # a step that writes its result as a JSON file next to its log (mt_rate)
+    last = last or json.load(open(sys.argv[1][:-len(".log")] + ".json", encoding="utf-8"))
+except (OSError, ValueError):
+    pass
 if last is None:
     tail = [l for l in text if l.strip()][-1:] or [""]
     print(tail[0][:110])
@@ -90,6 +104,10 @@ elif last.get("metric") == "train_useful_tokens_per_s":
                          f"MFU {v.get('mfu', 0):6.1%} (ceiling) {v.get('mfu_peak', 0):6.1%} (table)  "
                          f"peak mem {v.get('peak_mem_gib')} GiB  padding {v.get('padding_fraction', 0):.1%}")
     print("\n".join(lines))
+elif last.get("metric") == "mt_segments_per_s":
+    print(f"{last['segments_per_s']} segments/s, {last['target_tokens_per_s']} target tok/s "
+          f"({last['compute_type']}, batch {last['batch_size']}); 1M segments x 9 languages: "
+          f"{last['plan']['hours']['1']} h on 1 GPU")
 else:
     print(f"{last.get('baseline')} -> {last.get('ours')} {last.get('unit', '')} x{last.get('ratio')}")
 EOF

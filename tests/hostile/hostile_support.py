@@ -188,7 +188,8 @@ class SlowTranslateAPI:
     """A local Google-Translate-v2-compatible server (`--backend google --base-url URL`) that
     answers each request after `delay` seconds with "<target>:<text>": a slow, deterministic
     backend, so that a `data build` spends seconds translating and can be killed in the middle.
-    `requests` counts the requests received, `texts` every string asked for."""
+    `requests` counts the requests received, `texts` every string asked for and `asked` each
+    (target, string) pair in order."""
 
     def __init__(self, delay: float = 0.03):
         import threading
@@ -198,6 +199,7 @@ class SlowTranslateAPI:
         self.lock = threading.Lock()
         self.requests = 0
         self.texts: list[str] = []
+        self.asked: list[tuple[str, str]] = []
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -211,6 +213,7 @@ class SlowTranslateAPI:
                 with api.lock:  # several workers call at once
                     api.requests += 1
                     api.texts.extend(body["q"])
+                    api.asked.extend((body["target"], q) for q in body["q"])
                 time.sleep(api.delay)
                 data = json.dumps({"data": {"translations": [{"translatedText": f"{body['target']}:{q}"}
                                                              for q in body["q"]]}}).encode()
@@ -230,6 +233,7 @@ class SlowTranslateAPI:
     def reset(self) -> None:
         self.requests = 0
         self.texts = []
+        self.asked = []
 
     def close(self) -> None:
         self.server.shutdown()

@@ -51,8 +51,10 @@ def test_imported_sources_build_and_geoqa_stays_chinese(imported):
 
 def test_registry_prompts_replace_the_answer_format_sentence(imported):
     root, files = imported
-    _, plain = _build(root, files, tasks=["mvqa", "epvqa"])
-    _, reg = _build(root, files, tasks=["mvqa", "epvqa"], registry_prompts=True)
+    _, plain = _build(root, files, tasks=["mvqa", "epvqa"], registry_prompts=False)
+    _, reg = _build(root, files, tasks=["mvqa", "epvqa"])  # the default for an MT backend
+    _, explicit = _build(root, files, tasks=["mvqa", "epvqa"], registry_prompts=True)
+    assert explicit == reg
     de = get("de")
     short = get("en").short_answer_suffix
     reg_de = [s for s in reg if s["lang"] == "de"]
@@ -68,7 +70,7 @@ def test_registry_prompts_replace_the_answer_format_sentence(imported):
             target = s["conversations"][1]["value"]
             assert short not in target and get("en").option_suffix not in target  # English question without it
             assert q.endswith(de.pivot_instruction)
-    # without the switch the sentence goes through MT, as before
+    # switched off, the sentence goes through MT with the rest
     assert any("[de] " in s["conversations"][0]["value"] and "single word" in s["conversations"][0]["value"]
                for s in plain if s["lang"] == "de")
 

@@ -62,3 +62,22 @@ def test_ct2_matches_transformers_and_goes_through_the_pipeline(tmp_path):
     ct.translate = lambda texts, src, tgt: calls.append(list(texts)) or inner(texts, src, tgt)
     out = translate_texts(TEXTS, src="en", tgt="de", translator=ct)
     assert list(out) == expected and len(calls) == 1 and len(calls[0]) == 3
+
+
+def test_ct2_compute_type_is_an_option_and_a_wrong_one_is_a_clear_error(tmp_path):
+    """`--option compute_type=int8` reaches CTranslate2 (a quantized model is what makes a CPU
+    worth using, docs/performance.md); an unknown type is a UserError that names the choices."""
+    from ctranslate2.converters import TransformersConverter
+
+    from lrm_llava.errors import UserError
+
+    hf_dir = _tiny_marian(tmp_path / "marian")
+    ct2_dir = tmp_path / "marian-ct2"
+    TransformersConverter(str(hf_dir)).convert(str(ct2_dir))
+    options = dict(path=ct2_dir, tokenizer=hf_dir, family="marian", max_new_tokens=5, threads=1, ratio_bounds=None)
+    quantized = make_translator("ct2", compute_type="int8", **options)
+    assert quantized.compute_type == "int8" and quantized.engine.compute_type.startswith("int8")
+    assert make_translator("ct2", **options).engine.compute_type == "float32"  # as converted
+    assert len(quantized.translate(TEXTS, "en", "de")) == len(TEXTS)
+    with pytest.raises(UserError, match=r"compute_type=int4.*this machine supports: .*int8"):
+        make_translator("ct2", compute_type="int4", **options)

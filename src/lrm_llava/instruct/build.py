@@ -12,8 +12,9 @@ the SQLite cache, so a rerun resumes and a finished run costs nothing); build th
 (`tasks`); shuffle with the seed; write the JSON list and `<out stem>.stats.json` beside it.
 The output is written atomically, and the same inputs, seed and cache give a byte-identical file.
 
-Options that are off by default (the demo's data does not change): `registry_prompts` (LLaVA's
-answer-format sentences come from the language registry, not from MT), `engine="ray"` (the
+`registry_prompts` (LLaVA's answer-format sentences come from the language registry, not from MT)
+is on for MT and API backends, off for exact tables such as the demo's. Options that are off by
+default (the demo's data does not change): `engine="ray"` (the
 translations are made by a Ray Data actor pool and land in the same cache: same output), `quality`
 (language ID, length ratio and optional back-translation chrF per language and source, with
 `drop_flagged`). Sources in another language than English (`lang` set, e.g. GeoQA's Chinese) and
@@ -118,10 +119,11 @@ class BuildConfig:
     """Lines longer than this are split into sentences before MT."""
     progress: bool = True
     """Show progress bars."""
-    registry_prompts: bool = False
-    """Take LLaVA's answer-format sentences ("Answer the question using a single word or phrase.", ...)
-    from the language registry (the benchmarks' wording) instead of machine-translating them; EP-VQA's
-    English question leaves them out. Off by default (it changes data whose sources carry them)."""
+    registry_prompts: bool | None = None
+    """LLaVA's answer-format sentences ("Answer the question using a single word or phrase.", ...) come
+    from the language registry, the benchmarks' wording, instead of MT; EP-VQA's English question
+    leaves them out. Unset (default): on for MT and API backends, off for exact tables (their
+    entries hold the wording their author chose)."""
     engine: str = "local"
     """Where translations are made: "local" (in-process batches) or "ray" (a Ray Data actor pool; same output)."""
     address: str | None = None
@@ -329,7 +331,9 @@ def build_dataset(cfg: BuildConfig) -> BuildStats:
     # (reference tables) keep receiving whole original strings: their entries already hold the
     # wording their author chose.
     formats: dict[str, tuple[str, str, str]] = {}
-    split_prompts = cfg.registry_prompts and translator is not None and not translator.exact
+    registry_prompts = cfg.registry_prompts if cfg.registry_prompts is not None else \
+        translator is not None and not translator.exact
+    split_prompts = registry_prompts and translator is not None and not translator.exact
 
     def sent(text: str) -> str:
         if not split_prompts:
@@ -440,7 +444,7 @@ def build_dataset(cfg: BuildConfig) -> BuildStats:
             continue
         prompt_rng = random.Random(f"{cfg.seed}:{sample_id}")
         conv = build_conversations(a.task, src.turns, a.lang, translations[a.lang], src.has_image, a.variant,
-                                   prompt_rng, registry_prompts=cfg.registry_prompts)
+                                   prompt_rng, registry_prompts=registry_prompts)
         lang, answer_lang = languages_of(task, a.lang, a.variant)
         samples.append(_record(src, sample_id, conv, lang, answer_lang, task))
         counts.setdefault(a.lang, {}).setdefault(task, 0)

@@ -49,7 +49,7 @@ def register(subparsers) -> None:
     p.add_argument("--no-keep-english", action="store_true", help="switch the keep-English rules off")
     add_field(p, BuildConfig, "check_language", action="store_true")
     add_field(p, BuildConfig, "max_segment_chars", type=int)
-    add_field(p, BuildConfig, "registry_prompts", action="store_true")
+    add_field(p, BuildConfig, "registry_prompts", action=argparse.BooleanOptionalAction)
     add_engine_flags(p)
     add_field(p, BuildConfig, "quality", action="store_true")
     add_field(p, BuildConfig, "back_translation", action="store_true")

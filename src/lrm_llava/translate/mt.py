@@ -150,6 +150,16 @@ class HFTranslator:
         return [self.tokenizer.decode(row, skip_special_tokens=True).strip() for row in ids]
 
 
+def _supported_types(device: str) -> str:
+    """" (this machine supports: ...)" for an error message, or "" when CTranslate2 cannot tell."""
+    import ctranslate2
+
+    try:
+        return f" (this machine supports: {', '.join(sorted(ctranslate2.get_supported_compute_types(device)))})"
+    except (ValueError, RuntimeError):
+        return ""
+
+
 @dataclass
 class CT2Translator:
     """A CTranslate2 conversion of an NLLB / M2M100 / Marian model (`pip install ctranslate2`)."""
@@ -167,6 +177,9 @@ class CT2Translator:
     """Longest output in tokens (CTranslate2's `max_decoding_length`), like the transformers backends."""
     threads: int = 0
     """CPU threads of the engine (`intra_threads`; 0 = CTranslate2's default of 4)."""
+    compute_type: str = "default"
+    """CTranslate2's compute type: "default" keeps the type the model was converted with; int8 on
+    a CPU is ~5x float32 for NLLB-600M (docs/performance.md), float16 / int8_float16 on a GPU."""
     ratio_bounds: tuple[float, float] | None = DEFAULT_RATIO_BOUNDS
     exact: bool = False
     max_batch: int = 512
@@ -187,14 +200,20 @@ class CT2Translator:
         from transformers import AutoTokenizer
 
         tr = cls(model=str(folder), family=family)
-        for key in ("batch_size", "device", "beam_size", "max_input_tokens", "max_new_tokens", "threads"):
+        for key in ("batch_size", "device", "beam_size", "max_input_tokens", "max_new_tokens", "threads",
+                    "compute_type"):
             kind = type(getattr(tr, key))
             setattr(tr, key, typed_option(options, key, kind, getattr(tr, key), "ct2",
                                           minimum=(0 if key == "threads" else 1) if kind is int else None))
         if "ratio_bounds" in options:
             tr.ratio_bounds = options["ratio_bounds"]
         tr.tokenizer = AutoTokenizer.from_pretrained(tok_folder)
-        tr.engine = ctranslate2.Translator(str(folder), device=tr.device, intra_threads=tr.threads)
+        try:
+            tr.engine = ctranslate2.Translator(str(folder), device=tr.device, intra_threads=tr.threads,
+                                               compute_type=tr.compute_type)
+        except (ValueError, RuntimeError) as err:  # an unknown compute type, a device it cannot use
+            raise UserError(f"the ct2 backend cannot load {folder} with device={tr.device} "
+                            f"compute_type={tr.compute_type}: {err}{_supported_types(tr.device)}") from None
         return tr
 
     def translate(self, texts: list[str], src: str, tgt: str) -> list[str]:
