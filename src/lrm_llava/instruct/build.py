@@ -423,11 +423,7 @@ def build_dataset(cfg: BuildConfig) -> BuildStats:
                 "mvqa")
         for i in english
     ]
-    counts: dict[str, dict[str, int]] = {}
-    for i in english:
-        lang = _own_language(sources[i])[0]
-        counts.setdefault(lang, {}).setdefault("mvqa", 0)
-        counts[lang]["mvqa"] += 1
+    counts = _english_counts(english, sources)
     for a in plan:
         src = sources[a.index]
         task = "mvqa" if a.task == "mvqa_caption" else a.task
@@ -463,8 +459,18 @@ def build_dataset(cfg: BuildConfig) -> BuildStats:
     return stats
 
 
+def _english_counts(english: list[int], sources: list[Source]) -> dict[str, dict[str, int]]:
+    """The kept-as-is samples per language: English, or a source's own language (GeoQA's Chinese)."""
+    counts: dict[str, dict[str, int]] = {}
+    for i in english:
+        lang = _own_language(sources[i])[0]
+        counts.setdefault(lang, {}).setdefault("mvqa", 0)
+        counts[lang]["mvqa"] += 1
+    return counts
+
+
 def _count_plan(stats: BuildStats, english: list[int], sources: list[Source], plan) -> None:
-    counts: dict[str, dict[str, int]] = {"en": {"mvqa": len(english)}} if english else {}
+    counts = _english_counts(english, sources)
     for a in plan:
         task = "mvqa" if a.task == "mvqa_caption" else a.task
         counts.setdefault(a.lang, {}).setdefault(task, 0)
