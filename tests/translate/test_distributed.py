@@ -5,6 +5,14 @@ backend only what was not finished."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +30,7 @@ pytest.importorskip("ray.data")
 def local_ray():
     started = not ray.is_initialized()
     if started:
-        ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+        ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
     yield
     if started:
         ray.shutdown()
@@ -187,3 +195,52 @@ def test_invalid_outputs_are_retried_in_a_second_pass_as_locally(tmp_path, local
     assert outs["ray"]["retries"] == outs["local"]["retries"] == outs["local"]["segments"] > 0
     assert outs["ray"]["kept_english"] == outs["local"]["kept_english"] > 0
     assert (tmp_path / "ray.json").read_bytes() == (tmp_path / "local.json").read_bytes()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_joins_a_running_cluster_and_starts_its_own_beside_one(tmp_path):
+    """A cluster started with `ray start --head` runs on this machine (as on a shared node):
+    `--address auto` joins it, and a build without --address starts a Ray of its own beside it
+    (Ray's default would join the running one and then refuse the CPU count of a local Ray); both
+    write the local engine's bytes. A wrong address is a one-line error within seconds, not
+    minutes of Ray retrying. The builds run as processes: this one already holds a Ray."""
+    src = _source(tmp_path, n=30)
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+
+    def build(out, *extra):
+        argv = [sys.executable, "-m", "lrm_llava.cli", "data", "build", "--source", str(src), "--stage", "finetune",
+                "--languages", "de,fr", "--backend", "pseudo", "--out", str(out), "--no-progress", *extra]
+        return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=240)
+
+    assert build(tmp_path / "local.json").returncode == 0
+    ray_bin = os.path.join(os.path.dirname(sys.executable), "ray")
+    port = _free_port()
+    head = subprocess.Popen([ray_bin, "start", "--head", "--block", "--port", str(port), "--num-cpus", "2",
+                             "--include-dashboard=false", "--disable-usage-stats"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
+    try:
+        started = time.monotonic()
+        for line in head.stdout:  # `ray start` says when the node is up, then blocks
+            if "Ray runtime started" in line or time.monotonic() - started > 90:
+                break
+        assert head.poll() is None, "ray start --head exited"
+        for name, extra in (("joined", ("--address", "auto")), ("beside", ())):
+            run = build(tmp_path / f"{name}.json", "--engine", "ray", "--engine-option", "workers=2", *extra)
+            assert run.returncode == 0, run.stderr[-2000:]
+            assert (tmp_path / f"{name}.json").read_bytes() == (tmp_path / "local.json").read_bytes(), name
+        wrong = build(tmp_path / "wrong.json", "--engine", "ray", "--address", f"127.0.0.1:{_free_port()}")
+        assert wrong.returncode != 0 and "Traceback" not in wrong.stderr
+        assert "no Ray cluster answers at 127.0.0.1:" in wrong.stderr and not (tmp_path / "wrong.json").exists()
+    finally:
+        # SIGKILL: `ray start --block` takes ~30 s to stop on SIGTERM; `ray stop` would stop every
+        # Ray of the machine, this process's included
+        os.killpg(head.pid, signal.SIGKILL)
+        head.wait(timeout=60)
+        current = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
+        if current.exists() and current.read_text().strip().endswith(f":{port}"):
+            current.unlink()  # the dead head's address: no later `auto` should try it

@@ -27,6 +27,7 @@ read from each worker's environment, as in-process.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -87,7 +88,8 @@ class RayEngine:
     options: dict = field(default_factory=dict)
     """`make_translator` options (path, model, device, batch_size, ...); each actor builds its own backend."""
     address: str | None = None
-    """Ray cluster to join ("auto", "ray://head:10001"); None starts a local Ray for this job."""
+    """Ray cluster to join ("auto", "HEAD:6379", "ray://head:10001"); None: `RAY_ADDRESS` when set (a
+    Ray job), else a new local Ray for this job, even where another runs on the machine."""
     workers: int = 2
     """Actors in the pool (one backend each)."""
     block_size: int = 256
@@ -185,11 +187,21 @@ class RayEngine:
             return
         common = {"include_dashboard": False, "logging_level": "ERROR", "log_to_driver": False,
                   "ignore_reinit_error": True}
-        if self.address:
-            ray.init(address=self.address, **common)
-        else:
-            cpus = self.num_cpus or max(1, int(round(self.workers * max(self.cpus_per_worker, 0.01)))) + 1
-            ray.init(num_cpus=cpus, **common)
+        address = self.address or os.environ.get("RAY_ADDRESS")  # a Ray job's driver has RAY_ADDRESS
+        try:
+            if address:
+                check_reachable(address)
+                ray.init(address=address, **common)
+            else:
+                # "local": a new Ray for this job even where a cluster already runs on this machine
+                # (Ray would otherwise join it, and refuse the num_cpus given for a local one)
+                cpus = self.num_cpus or max(1, int(round(self.workers * max(self.cpus_per_worker, 0.01)))) + 1
+                ray.init(address="local", num_cpus=cpus, **common)
+        except (ConnectionError, ValueError, RuntimeError, TimeoutError) as err:
+            where = f"join the Ray cluster at {address}" if address else "start a local Ray"
+            raise UserError(f"cannot {where}: {err}".rstrip(".") + ". Start the cluster with `ray start --head` "
+                            "on its head node and pass --address auto there, or leave --address out (and "
+                            "RAY_ADDRESS unset) for a local Ray.") from None
         self._started = True
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = self.progress
@@ -288,6 +300,26 @@ class RayEngine:
 def _committer(cache: TranslationCache, translator: Translator, src: str, tgt: str):
     key = _cache_key(translator)
     return lambda good: cache.put_many(*key, src, tgt, good)
+
+
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail in seconds, with a message, where Ray would retry a wrong HOST:PORT for minutes.
+
+    "auto" and "local" are Ray's own to resolve; "HOST:PORT" and "ray://HOST:PORT" must accept a
+    TCP connection."""
+    import socket
+
+    if address in ("auto", "local"):
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise UserError(f"--address {address!r} is not a Ray address: use auto (on a node of a running "
+                        "cluster), HOST:PORT (the head's `ray start --head --port`) or ray://HOST:10001")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as err:
+        raise UserError(f"no Ray cluster answers at {address} ({err}): start one with `ray start --head "
+                        f"--port={port}` on {host}, or leave --address out for a local Ray") from None
 
 
 def make_engine(name: str, backend: str, options: dict, *, address: str | None = None,
