@@ -185,6 +185,10 @@ class RayEngine:
         logging.getLogger("ray.data").setLevel(logging.ERROR)
         if ray.is_initialized():
             return
+        # Ray's C++ core logs an ERROR line on every run of an actor pool (its own constructor
+        # arguments in the object store, ray-project/ray#53727): keep its stderr to fatal errors
+        # unless the user asks for more. Failures that matter reach us as Python exceptions.
+        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
         common = {"include_dashboard": False, "logging_level": "ERROR", "log_to_driver": False,
                   "ignore_reinit_error": True}
         address = self.address or os.environ.get("RAY_ADDRESS")  # a Ray job's driver has RAY_ADDRESS
