@@ -43,7 +43,7 @@ from lrm_llava.instruct.tasks import (
     texts_needed,
     with_answer_format,
 )
-from lrm_llava.jsonio import write_json
+from lrm_llava.jsonio import write_json, write_json_list
 from lrm_llava.paths import check_output_apart, confined
 from lrm_llava.translate import (
     PAID_BACKENDS,
@@ -293,7 +293,10 @@ def build_dataset(cfg: BuildConfig) -> BuildStats:
                         "nothing to build. Fix: check the --source files.")
     valid: list[int] = []
     pool: list[int] = []
-    for i, src in enumerate(sources):
+    # images and keep-English rules: minutes for a source of LLaVA-665k's size, worth a bar
+    checking = tqdm(enumerate(sources), total=len(sources), desc="checking samples", unit="sample",
+                    disable=not cfg.progress or len(sources) < 10_000, mininterval=1.0)
+    for i, src in checking:
         if _image_missing(src, cfg.image_root):
             stats.dropped["missing image"] = stats.dropped.get("missing image", 0) + 1
             continue
@@ -346,9 +349,11 @@ def build_dataset(cfg: BuildConfig) -> BuildStats:
     needed: dict[str, dict[str, None]] = {la: {} for la in langs}
     sources_of: dict[str, dict[str, set[str]]] = {la: {} for la in langs}
     for a in plan:
+        name = _source_name(sources[a.index])
         for text in texts_needed(a.task, sources[a.index].turns, a.variant):
-            needed[a.lang].setdefault(sent(text), None)
-            sources_of[a.lang].setdefault(sent(text), set()).add(_source_name(sources[a.index]))
+            segment = sent(text)
+            needed[a.lang].setdefault(segment, None)
+            sources_of[a.lang].setdefault(segment, set()).add(name)
 
     cache_path = cfg.cache or str(out.with_name(out.stem + ".translations.sqlite"))
     total = TranslationStats()
@@ -454,7 +459,7 @@ def build_dataset(cfg: BuildConfig) -> BuildStats:
         stats.off_language = off_language_rates(
             {la: [translations[la][t] for t in needed[la] if t not in failed[la]] for la in langs}
         )
-    write_json(out, samples, indent=None)
+    write_json_list(out, samples)
     write_json(stats.stats_path, stats.as_dict(), indent=2)
     return stats
 
