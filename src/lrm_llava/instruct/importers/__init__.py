@@ -40,7 +40,7 @@ from lrm_llava.instruct.importers.common import (
     conversations,
     place_image,
 )
-from lrm_llava.jsonio import write_json
+from lrm_llava.jsonio import write_json, write_json_list
 from lrm_llava.paths import check_output_apart, confined
 
 FORMATS = {
@@ -136,7 +136,7 @@ def run_import(cfg: ImportConfig) -> dict:
         "images": {"written": written, "already_there": reused}, "renamed_duplicate_ids": renamed,
         "skipped": skipped.as_dict(),
     }
-    write_json(out, samples, indent=None)
+    write_json_list(out, samples)
     write_json(stats_path, stats, indent=2)
     stats["stats_path"] = str(stats_path)
     return stats
