@@ -334,9 +334,9 @@ def build_dataset(cfg: BuildConfig) -> BuildStats:
     # (reference tables) keep receiving whole original strings: their entries already hold the
     # wording their author chose.
     formats: dict[str, tuple[str, str, str]] = {}
-    registry_prompts = cfg.registry_prompts if cfg.registry_prompts is not None else \
-        translator is not None and not translator.exact
-    split_prompts = registry_prompts and translator is not None and not translator.exact
+    machine_translated = translator is not None and not translator.exact
+    registry_prompts = machine_translated if cfg.registry_prompts is None else cfg.registry_prompts
+    split_prompts = registry_prompts and machine_translated
 
     def sent(text: str) -> str:
         if not split_prompts:

@@ -191,10 +191,11 @@ class RayEngine:
         os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
         common = {"include_dashboard": False, "logging_level": "ERROR", "log_to_driver": False,
                   "ignore_reinit_error": True}
-        address = self.address or os.environ.get("RAY_ADDRESS")  # a Ray job's driver has RAY_ADDRESS
+        # a Ray job's driver has RAY_ADDRESS set: its cluster is the one to use
+        flag, address = ("--address", self.address) if self.address else ("RAY_ADDRESS", os.environ.get("RAY_ADDRESS"))
         try:
             if address:
-                check_reachable(address)
+                check_reachable(address, flag)
                 ray.init(address=address, **common)
             else:
                 # "local": a new Ray for this job even where a cluster already runs on this machine
@@ -202,10 +203,11 @@ class RayEngine:
                 cpus = self.num_cpus or max(1, int(round(self.workers * max(self.cpus_per_worker, 0.01)))) + 1
                 ray.init(address="local", num_cpus=cpus, **common)
         except (ConnectionError, ValueError, RuntimeError, TimeoutError) as err:
-            where = f"join the Ray cluster at {address}" if address else "start a local Ray"
-            raise UserError(f"cannot {where}: {err}".rstrip(".") + ". Start the cluster with `ray start --head` "
-                            "on its head node and pass --address auto there, or leave --address out (and "
-                            "RAY_ADDRESS unset) for a local Ray.") from None
+            hint = (f"Start the cluster with `ray start --head` on its head node and pass --address auto there, "
+                    f"or {_without(flag)} for a local Ray." if address else
+                    "Check the free memory and /tmp space, or join a running cluster with --address.")
+            where = f"join the Ray cluster at {address} ({flag})" if address else "start a local Ray"
+            raise UserError(f"cannot {where}: {str(err).rstrip('.')}. {hint}") from None
         self._started = True
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = self.progress
@@ -306,7 +308,7 @@ def _committer(cache: TranslationCache, translator: Translator, src: str, tgt: s
     return lambda good: cache.put_many(*key, src, tgt, good)
 
 
-def check_reachable(address: str, timeout: float = 5.0) -> None:
+def check_reachable(address: str, flag: str = "--address", timeout: float = 5.0) -> None:
     """Fail in seconds, with a message, where Ray would retry a wrong HOST:PORT for minutes.
 
     "auto" and "local" are Ray's own to resolve; "HOST:PORT" and "ray://HOST:PORT" must accept a
@@ -317,13 +319,17 @@ def check_reachable(address: str, timeout: float = 5.0) -> None:
         return
     host, _, port = address.removeprefix("ray://").rpartition(":")
     if not host or not port.isdigit():
-        raise UserError(f"--address {address!r} is not a Ray address: use auto (on a node of a running "
+        raise UserError(f"{flag} {address!r} is not a Ray address: use auto (on a node of a running "
                         "cluster), HOST:PORT (the head's `ray start --head --port`) or ray://HOST:10001")
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
     except OSError as err:
         raise UserError(f"no Ray cluster answers at {address} ({err}): start one with `ray start --head "
-                        f"--port={port}` on {host}, or leave --address out for a local Ray") from None
+                        f"--port={port}` on {host}, or {_without(flag)} for a local Ray") from None
+
+
+def _without(flag: str) -> str:
+    return "leave --address out" if flag == "--address" else f"unset {flag}"
 
 
 def make_engine(name: str, backend: str, options: dict, *, address: str | None = None,
